@@ -1,0 +1,1 @@
+"""supportdesk: LLM agent networks worked durably, with humans in the loop."""

@@ -1,0 +1,82 @@
+"""Runs, steps, waits and events, readable in Django admin; runs can be cancelled from there."""
+
+from django.contrib import admin, messages
+
+from supportdesk.durable.models import Event, Run, RunTransition, Step, Wait
+from supportdesk.durable.services import run_cancel
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class StepInline(ReadOnlyInline):
+    model = Step
+    fields = ["position", "key", "kind", "status", "attempts", "duration", "output", "error"]
+    readonly_fields = fields
+
+    @admin.display(description="duration")
+    def duration(self, step: Step) -> str:
+        return "" if step.duration_ms is None else f"{step.duration_ms:.1f} ms"
+
+
+class TransitionInline(ReadOnlyInline):
+    model = RunTransition
+    fields = ["at", "status", "reason"]
+    readonly_fields = fields
+
+
+class WaitInline(ReadOnlyInline):
+    model = Wait
+    fields = ["kind", "step_key", "event_name", "expression", "status", "expires_at", "resolved_by"]
+    readonly_fields = fields
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Run)
+class RunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "function_id", "status", "created_at", "ended_at"]
+    list_filter = ["status", "function_id"]
+    search_fields = ["id", "function_id", "event__event_id"]
+    readonly_fields = [f.name for f in Run._meta.fields]
+    inlines = [StepInline, WaitInline, TransitionInline]
+    actions = ["cancel_runs"]
+    list_select_related = ["event"]
+
+    @admin.action(description="Cancel selected runs")
+    def cancel_runs(self, request, queryset) -> None:
+        cancelled = sum(
+            run_cancel(run.pk, reason=f"cancelled by {request.user}") for run in queryset
+        )
+        self.message_user(request, f"Cancelled {cancelled} run(s).", messages.SUCCESS)
+
+
+@admin.register(Wait)
+class WaitAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "event_name", "expression", "status", "expires_at", "run"]
+    list_filter = ["status", "kind", "event_name"]
+    readonly_fields = [f.name for f in Wait._meta.fields]
+    list_select_related = ["run"]
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["event_id", "name", "received_at", "processed_at"]
+    list_filter = ["name"]
+    search_fields = ["event_id", "name"]
+    readonly_fields = [f.name for f in Event._meta.fields]

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class DurableConfig(AppConfig):
+    name = "supportdesk.durable"
+    label = "durable"
+    verbose_name = "Durable runs"
+
+    def ready(self) -> None:
+        from supportdesk.durable.registry import import_workflow_modules
+
+        import_workflow_modules()

@@ -1,0 +1,43 @@
+"""Waking workers after commit. The queue only wakes: if a message is lost (the broker is down, a
+consumer is killed) the sweeper finds the run by its state in the database and enqueues it again."""
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_run(run_id, *, at: datetime | None = None) -> None:
+    """Enqueue the run's execution once the current transaction commits."""
+    transaction.on_commit(lambda: enqueue_run_now(run_id, at=at))
+
+
+def enqueue_run_now(run_id, *, at: datetime | None = None) -> None:
+    from supportdesk.durable.tasks import execute_run_task
+
+    try:
+        delay = (at - timezone.now()).total_seconds() if at else 0
+        if delay > 0:
+            execute_run_task.schedule(args=(str(run_id),), delay=delay)
+        else:
+            execute_run_task(str(run_id))
+    except Exception:  # The broker is down: the sweeper will enqueue it again.
+        logger.warning(
+            "could not enqueue run %s; the sweeper will pick it up", run_id, exc_info=True
+        )
+
+
+def schedule_wait_expiry(wait_id: int, at: datetime) -> None:
+    def schedule() -> None:
+        from supportdesk.durable.tasks import expire_wait_task
+
+        try:
+            delay = max((at - timezone.now()).total_seconds(), 0)
+            expire_wait_task.schedule(args=(wait_id,), delay=delay)
+        except Exception:
+            logger.warning("could not schedule expiry of wait %s", wait_id, exc_info=True)
+
+    transaction.on_commit(schedule)

@@ -1,0 +1,27 @@
+"""`manage.py serve`: the app in one process — daphne (HTTP + WebSockets) and, unless a separate
+`run_huey` is used, the embedded Huey consumer."""
+
+from daphne.cli import CommandLineInterface
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from supportdesk.durable.embedded import start_embedded_consumer
+
+
+class Command(BaseCommand):
+    help = "Serve supportdesk over HTTP and WebSockets, with in-process workers by default."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Don't run the embedded Huey consumer (workers run as `manage.py run_huey`).",
+        )
+
+    def handle(self, *args, host: str, port: int, no_worker: bool, **options) -> None:
+        if settings.EMBEDDED_WORKER and not no_worker:
+            start_embedded_consumer()
+        self.stdout.write(f"supportdesk on http://{host}:{port}/  (Ctrl-C to stop)")
+        CommandLineInterface().run(["-b", host, "-p", str(port), "supportdesk.asgi:application"])

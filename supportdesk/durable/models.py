@@ -1,0 +1,184 @@
+"""The durable engine's state: events, runs with their transitions, memoized steps and waits."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Event(models.Model):
+    """An event as Inngest shapes it; `event_id` is the dedup key."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=255, db_index=True)
+    data = models.JSONField(default=dict)
+    ts = models.BigIntegerField(help_text="Epoch milliseconds, as sent or when received.")
+    received_at = models.DateTimeField(default=timezone.now)
+    # Set once the event's waits and cancellations have been applied; the sweeper finishes the
+    # job for events whose sender died between commit and matching.
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                name="event_unprocessed",
+                condition=Q(processed_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.event_id})"
+
+    def as_dict(self) -> dict:
+        return {"id": self.event_id, "name": self.name, "data": self.data, "ts": self.ts}
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    WAITING = "waiting"
+    SLEEPING = "sleeping"
+    RETRYING = "retrying"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_STATUSES = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
+
+
+class Run(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    function_id = models.CharField(max_length=200, db_index=True)
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="runs")
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    attempt = models.PositiveIntegerField(default=0, help_text="Retries of code outside steps.")
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # When a sleeping or retrying run is due again.
+    wake_at = models.DateTimeField(null=True, blank=True)
+    # Each execution takes a fresh token; every checkpoint is conditional on still holding it.
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "lease_expires_at"], name="run_status_lease"),
+            models.Index(fields=["status", "wake_at"], name="run_status_wake"),
+            models.Index(fields=["status", "updated_at"], name="run_status_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.function_id} {self.id} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class RunTransition(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="transitions")
+    status = models.CharField(max_length=16, choices=RunStatus.choices)
+    at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.status} at {self.at:%H:%M:%S.%f}"
+
+
+class StepStatus(models.TextChoices):
+    COMPLETED = "completed"
+    FAILED = "failed"
+    RETRYING = "retrying"
+    WAITING = "waiting"
+    SLEEPING = "sleeping"
+
+
+class Step(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    key = models.CharField(max_length=255, help_text="The step id, auto-indexed when repeated.")
+    position = models.PositiveIntegerField(help_text="Order in which the function reaches it.")
+    kind = models.CharField(max_length=16)
+    status = models.CharField(max_length=16, choices=StepStatus.choices)
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=1)
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    wake_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "key"], name="step_unique_key"),
+            models.UniqueConstraint(fields=["run", "position"], name="step_unique_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status})"
+
+    @property
+    def duration_ms(self) -> float | None:
+        if self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at).total_seconds() * 1000
+
+
+class WaitKind(models.TextChoices):
+    STEP = "step", "wait_for_event step"
+    CANCEL = "cancel", "cancel_on"
+
+
+class WaitStatus(models.TextChoices):
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+
+
+class Wait(models.Model):
+    """A run waiting for an event: a `wait_for_event` step or a `cancel_on` trigger."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="waits")
+    kind = models.CharField(max_length=8, choices=WaitKind.choices, default=WaitKind.STEP)
+    step_key = models.CharField(max_length=255, blank=True)
+    event_name = models.CharField(max_length=255)
+    # "path=<canonical json>" of one equality the incoming event must satisfy: the index that
+    # keeps matching one of 10,000 waits as cheap as one of 10.
+    match_key = models.CharField(max_length=512, null=True, blank=True)  # noqa: DJ001 (NULL: no index)
+    conditions = models.JSONField(default=list, help_text="All clauses, evaluated on candidates.")
+    expression = models.TextField(blank=True, help_text="The match or if_exp as written.")
+    status = models.CharField(max_length=16, choices=WaitStatus.choices, default=WaitStatus.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="resolved_waits"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["event_name", "match_key"],
+                name="wait_pending_match",
+                condition=Q(status="pending"),
+            ),
+            models.Index(
+                fields=["expires_at"], name="wait_pending_expiry", condition=Q(status="pending")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} wait for {self.event_name} ({self.status})"

@@ -1,0 +1,147 @@
+"""State changes of runs and waits outside an execution: resolve, expire, cancel, recover.
+
+Every change is a conditional update, so two racers (an answer and a timeout, a cancel and a
+worker) can never both win.
+"""
+
+import logging
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from supportdesk.durable import dispatch
+from supportdesk.durable.models import (
+    TERMINAL_STATUSES,
+    Event,
+    Run,
+    RunStatus,
+    RunTransition,
+    Step,
+    StepStatus,
+    Wait,
+    WaitKind,
+    WaitStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def run_transition(run_id, status: str, reason: str = "", *, at=None) -> None:
+    RunTransition.objects.create(
+        run_id=run_id, status=status, reason=reason, at=at or timezone.now()
+    )
+
+
+def _requeue_waiting_run(run_id, reason: str) -> None:
+    now = timezone.now()
+    updated = Run.objects.filter(pk=run_id, status=RunStatus.WAITING).update(
+        status=RunStatus.QUEUED, updated_at=now
+    )
+    if updated:
+        run_transition(run_id, RunStatus.QUEUED, reason, at=now)
+        dispatch.enqueue_run(run_id)
+
+
+def wait_resolve(wait: Wait, event: Event) -> bool:
+    """Resolve a step wait with `event`. Returns False if the wait was already decided."""
+    now = timezone.now()
+    with transaction.atomic():
+        won = Wait.objects.filter(pk=wait.pk, status=WaitStatus.PENDING).update(
+            status=WaitStatus.RESOLVED, resolved_at=now, resolved_by=event
+        )
+        if not won:
+            return False
+        Step.objects.filter(run_id=wait.run_id, key=wait.step_key).update(
+            status=StepStatus.COMPLETED, output=event.as_dict(), ended_at=now
+        )
+        _requeue_waiting_run(wait.run_id, f"{wait.step_key}: {event.name} {event.event_id}")
+    return True
+
+
+def wait_expire(wait_id: int) -> bool:
+    """Time a step wait out: the step resolves to None. False if it was already decided."""
+    now = timezone.now()
+    with transaction.atomic():
+        won = Wait.objects.filter(
+            pk=wait_id, status=WaitStatus.PENDING, expires_at__lte=now
+        ).update(status=WaitStatus.TIMED_OUT, resolved_at=now)
+        if not won:
+            return False
+        wait = Wait.objects.get(pk=wait_id)
+        Step.objects.filter(run_id=wait.run_id, key=wait.step_key).update(
+            status=StepStatus.COMPLETED, output=None, ended_at=now
+        )
+        _requeue_waiting_run(wait.run_id, f"{wait.step_key}: timed out")
+    return True
+
+
+def run_cancel(run_id, *, reason: str = "cancelled") -> bool:
+    """Cancel a run that has not ended. A worker executing it stops at its next step boundary."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = (
+            Run.objects.filter(pk=run_id)
+            .exclude(status__in=TERMINAL_STATUSES)
+            .update(
+                status=RunStatus.CANCELLED,
+                ended_at=now,
+                updated_at=now,
+                lease_owner="",
+                lease_expires_at=None,
+                wake_at=None,
+            )
+        )
+        if not updated:
+            return False
+        Wait.objects.filter(run_id=run_id, status=WaitStatus.PENDING).update(
+            status=WaitStatus.CANCELLED, resolved_at=now
+        )
+        run_transition(run_id, RunStatus.CANCELLED, reason, at=now)
+    return True
+
+
+def runs_cancel(run_ids: Iterable, *, reason: str) -> int:
+    return sum(run_cancel(run_id, reason=reason) for run_id in run_ids)
+
+
+def run_enqueue_due(now=None) -> list:
+    """Enqueue runs whose lease expired (their worker died) or whose timer is due."""
+    now = now or timezone.now()
+    recovered = []
+    expired = Run.objects.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now).values_list(
+        "pk", flat=True
+    )
+    for run_id in expired:
+        with transaction.atomic():
+            if Run.objects.filter(
+                pk=run_id, status=RunStatus.RUNNING, lease_expires_at__lt=now
+            ).update(
+                status=RunStatus.QUEUED, lease_owner="", lease_expires_at=None, updated_at=now
+            ):
+                run_transition(run_id, RunStatus.QUEUED, "recovered: the worker's lease expired")
+                dispatch.enqueue_run(run_id)
+                recovered.append(run_id)
+    # Timers the queue should have fired, and queued runs nobody picked up (their message was lost).
+    overdue = now - timezone.timedelta(seconds=2)
+    stale = now - timezone.timedelta(seconds=30)
+    due = list(
+        Run.objects.filter(
+            Q(status__in=[RunStatus.SLEEPING, RunStatus.RETRYING], wake_at__lte=overdue)
+            | Q(status=RunStatus.QUEUED, updated_at__lt=stale)
+        ).values_list("pk", flat=True)
+    )
+    # Stamped so that a long backlog is not enqueued again at every sweep.
+    Run.objects.filter(pk__in=due, status=RunStatus.QUEUED).update(updated_at=now)
+    for run_id in due:
+        dispatch.enqueue_run_now(run_id)
+    return recovered
+
+
+def waits_expire_due(now=None) -> int:
+    now = now or timezone.now()
+    due = Wait.objects.filter(
+        status=WaitStatus.PENDING, kind=WaitKind.STEP, expires_at__lte=now
+    ).values_list("pk", flat=True)
+    return sum(wait_expire(wait_id) for wait_id in due)

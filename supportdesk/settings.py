@@ -1,0 +1,176 @@
+"""Settings for supportdesk, read from the environment with embedded defaults.
+
+Embedded default: SQLite (WAL), Huey on SQLite with its consumer inside the web process, and an
+in-memory channel layer. `DATABASE_URL` switches to PostgreSQL; `REDIS_URL` switches Huey and
+Channels to Redis.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+from supportdesk.queue import build_huey
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("SUPPORTDESK_DATA_DIR", BASE_DIR / "var"))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", True)
+SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-dev-key-only-for-the-embedded-default")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "channels",
+    "huey.contrib.djhuey",
+    "supportdesk.durable",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "supportdesk.urls"
+WSGI_APPLICATION = "supportdesk.wsgi.application"
+ASGI_APPLICATION = "supportdesk.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------------
+SQLITE_PATH = DATA_DIR / "supportdesk.sqlite3"
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{SQLITE_PATH}"),
+        conn_max_age=600,
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the single writer; IMMEDIATE takes the write lock up front so
+    # two writers queue on the busy timeout instead of failing with "database is locked".
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;"
+        ),
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-supportdesk.sqlite3")}
+else:
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("TEST_DATABASE_NAME", "test_supportdesk")
+    }
+USING_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Queue (Huey) and live layer (Channels) ---------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+HUEY_QUEUE_NAME = os.environ.get("HUEY_QUEUE_NAME", "supportdesk")
+HUEY_SQLITE_PATH = Path(os.environ.get("HUEY_SQLITE_PATH", DATA_DIR / "huey.sqlite3"))
+HUEY = build_huey(
+    name=HUEY_QUEUE_NAME,
+    redis_url=REDIS_URL,
+    sqlite_path=HUEY_SQLITE_PATH,
+    immediate=env_bool("HUEY_IMMEDIATE", False),
+)
+# Worker threads of the consumer embedded in `manage.py serve`.
+HUEY_WORKERS = int(os.environ.get("HUEY_WORKERS", "2"))
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# The in-process worker runs inside `manage.py serve` unless the deployment runs `run_huey`.
+EMBEDDED_WORKER = env_bool("EMBEDDED_WORKER", not REDIS_URL)
+
+# --- Durable engine -----------------------------------------------------------------------------
+DURABLE = {
+    # A running run's lease; a worker renews it, the sweeper recovers runs whose lease expired.
+    "LEASE_SECONDS": float(os.environ.get("DURABLE_LEASE_SECONDS", "30")),
+    # How often the sweeper looks for expired leases, due timers and unprocessed events.
+    "SWEEP_SECONDS": float(os.environ.get("DURABLE_SWEEP_SECONDS", "5")),
+    # First retry delay; doubles on each attempt.
+    "RETRY_BASE_SECONDS": float(os.environ.get("DURABLE_RETRY_BASE_SECONDS", "1")),
+    "RETRY_MAX_SECONDS": float(os.environ.get("DURABLE_RETRY_MAX_SECONDS", "300")),
+    # A step result larger than this fails the step with a clear error.
+    "MAX_STEP_OUTPUT_BYTES": int(
+        os.environ.get("DURABLE_MAX_STEP_OUTPUT_BYTES", str(4 * 1024 * 1024))
+    ),
+}
+
+# --- Auth, i18n, static ---------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "staticfiles"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"huey": {"level": os.environ.get("HUEY_LOG_LEVEL", "WARNING")}},
+}
+
+# Modules holding durable functions beyond each app's `workflows.py` (tests register their own).
+DURABLE_WORKFLOW_MODULES = env_list("DURABLE_WORKFLOW_MODULES", "")

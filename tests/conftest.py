@@ -1,0 +1,121 @@
+"""Fixtures shared by the whole suite: the engine driven in-process, and real worker processes."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def side_effect_log(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "side-effects.log"
+    monkeypatch.setenv("SIDE_EFFECT_LOG", str(path))
+    return path
+
+
+@pytest.fixture
+def drain() -> Callable[[], int]:
+    """Execute runnable runs in this thread, as the Huey task would, until none is left."""
+    from supportdesk.durable.engine import execute_run
+    from supportdesk.durable.models import Run, RunStatus
+
+    def run_until_idle(max_rounds: int = 10_000) -> int:
+        executed = 0
+        for _ in range(max_rounds):
+            now = timezone.now()
+            runnable = list(
+                Run.objects.filter(
+                    Q(status=RunStatus.QUEUED)
+                    | Q(status__in=[RunStatus.SLEEPING, RunStatus.RETRYING], wake_at__lte=now)
+                ).values_list("pk", flat=True)
+            )
+            if not runnable:
+                return executed
+            for run_id in runnable:
+                execute_run(run_id)
+                executed += 1
+        raise AssertionError("runs did not settle")
+
+    return run_until_idle
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 20, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def worker_environment(extra: dict | None = None) -> dict:
+    """The environment of a worker process sharing this test's database and queue."""
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        database_url = f"sqlite:///{settings_dict['NAME']}"
+    else:
+        database_url = (
+            f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}"
+            f"/{settings_dict['NAME']}"
+        )
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    env.update(extra or {})
+    return env
+
+
+class WorkerProcess:
+    """A real `manage.py run_huey` consumer in its own process."""
+
+    def __init__(self, workers: int = 2, extra_env: dict | None = None):
+        self.log = ROOT / "var" / "test" / f"worker-{os.getpid()}-{time.monotonic_ns()}.log"
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "run_huey", "-w", str(workers), "-k", "thread",
+             "-d", "0.01", "-m", "0.05"],
+            cwd=ROOT,
+            env=worker_environment(extra_env),
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def start_worker(transactional_db) -> Iterator[Callable[..., WorkerProcess]]:
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.flush()
+    workers: list[WorkerProcess] = []
+
+    def start(**kwargs) -> WorkerProcess:
+        worker = WorkerProcess(**kwargs)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()

@@ -1,0 +1,270 @@
+"""The engine contract, point by point, executed in-process as the Huey task executes it."""
+
+import time
+
+import pytest
+
+from supportdesk import durable
+from supportdesk.durable.engine import execute_run
+from supportdesk.durable.models import (
+    Event,
+    Run,
+    RunStatus,
+    Step,
+    StepStatus,
+    Wait,
+    WaitStatus,
+)
+from supportdesk.durable.services import run_cancel
+from supportdesk.durable.sweeper import sweep
+from tests.durable import workflows
+from tests.durable.workflows import side_effects
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def start(name: str, data: dict, event_id: str | None = None) -> Run:
+    [sent_id] = durable.send_events({"name": name, "data": data, "id": event_id})
+    return Run.objects.get(event__event_id=sent_id)
+
+
+def statuses(run: Run) -> list[str]:
+    return list(run.transitions.values_list("status", flat=True))
+
+
+def test_steps_run_once_and_ids_are_auto_indexed(drain, side_effect_log):
+    run = start("test/steps", {"count": 3})
+    drain()
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+    assert run.output == {"total": 0 + 1 + 2}
+    assert list(run.steps.values_list("key", "position", "output")) == [
+        ("work", 0, 0), ("work:1", 1, 1), ("work:2", 2, 2),
+    ]  # fmt: skip
+    assert statuses(run) == ["queued", "running", "completed"]
+    assert len(side_effects(side_effect_log)) == 6
+
+
+def test_replay_returns_stored_results_without_running_step_bodies(drain, side_effect_log):
+    run = start("test/wait", {"ticketId": 7})
+    drain()
+    assert Run.objects.get(pk=run.pk).status == RunStatus.WAITING
+    durable.send_events({"name": "test/answer", "data": {"ticketId": 7, "answer": "restart it"}})
+    drain()
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+    assert run.output == {"before": "ready", "answer": "restart it", "after": "done"}
+    # "before" ran in the first execution only; the replay read its stored result.
+    assert side_effects(side_effect_log) == [f"{run.pk} before", f"{run.pk} after"]
+    assert statuses(run) == ["queued", "running", "waiting", "queued", "running", "completed"]
+
+
+def test_wait_matches_only_its_own_ticket(drain):
+    first = start("test/wait", {"ticketId": 1})
+    second = start("test/wait", {"ticketId": 2})
+    drain()
+    durable.send_events({"name": "test/answer", "data": {"ticketId": 2, "answer": "two"}})
+    durable.send_events({"name": "test/other", "data": {"ticketId": 1, "answer": "wrong name"}})
+    drain()
+    assert Run.objects.get(pk=first.pk).status == RunStatus.WAITING
+    assert Run.objects.get(pk=second.pk).output["answer"] == "two"
+
+
+def test_if_exp_tells_questions_on_one_ticket_apart(drain):
+    q1 = start("test/question", {"ticketId": 5, "questionId": "q1"})
+    q2 = start("test/question", {"ticketId": 5, "questionId": "q2"})
+    drain()
+    answer = {"name": "test/answer", "data": {"ticketId": 5, "questionId": "q2", "answer": "B"}}
+    durable.send_events(answer)
+    drain()
+    assert Run.objects.get(pk=q1.pk).status == RunStatus.WAITING
+    assert Run.objects.get(pk=q2.pk).output == "B"
+    durable.send_events({**answer, "data": {**answer["data"], "questionId": "q1", "answer": "A"}})
+    drain()
+    assert Run.objects.get(pk=q1.pk).output == "A"
+
+
+def test_timeout_resolves_the_wait_to_none(drain, side_effect_log):
+    run = start("test/wait", {"ticketId": 3, "timeout": 0.2})
+    drain()
+    time.sleep(0.3)
+    sweep()
+    drain()
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+    assert run.output["answer"] is None
+    assert Wait.objects.get(run=run, kind="step").status == WaitStatus.TIMED_OUT
+    # An answer arriving after the timeout changes nothing.
+    durable.send_events({"name": "test/answer", "data": {"ticketId": 3, "answer": "late"}})
+    drain()
+    assert Run.objects.get(pk=run.pk).output["answer"] is None
+
+
+def test_duplicate_event_id_starts_no_second_run(drain):
+    ids = durable.send_events({"name": "test/steps", "data": {"count": 1}, "id": "evt-1"})
+    again = durable.send_events({"name": "test/steps", "data": {"count": 9}, "id": "evt-1"})
+    assert ids == again == ["evt-1"]
+    assert Run.objects.count() == 1
+    assert Event.objects.get(event_id="evt-1").data == {"count": 1}
+
+
+def test_step_is_retried_with_backoff_then_succeeds(drain, side_effect_log):
+    run = start("test/flaky", {"fail_times": 2})
+    deadline = time.monotonic() + 10
+    while Run.objects.get(pk=run.pk).status != RunStatus.COMPLETED and time.monotonic() < deadline:
+        drain()
+        time.sleep(0.02)
+    run.refresh_from_db()
+    assert run.output == {"succeeded_on": 3}
+    step = run.steps.get(key="call")
+    assert (step.status, step.attempts) == (StepStatus.COMPLETED, 3)
+    retries = run.transitions.filter(status="retrying").values_list("at", flat=True)
+    assert len(retries) == 2
+
+
+def test_retries_exhausted_fail_the_run(drain, side_effect_log):
+    run = start("test/flaky", {"fail_times": 10})
+    deadline = time.monotonic() + 10
+    while not Run.objects.get(pk=run.pk).is_terminal and time.monotonic() < deadline:
+        drain()
+        time.sleep(0.02)
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "ConnectionError: flaky service, attempt 3" in run.error  # retries=2: three attempts
+    assert run.steps.get(key="call").status == StepStatus.FAILED
+
+
+def test_non_retriable_error_fails_at_once(drain, side_effect_log):
+    run = start("test/flaky", {"fail_times": 0, "non_retriable": True})
+    drain()
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "the ticket does not exist" in run.error
+    assert len(side_effects(side_effect_log)) == 1
+
+
+def test_a_failed_step_can_be_caught_by_the_function(drain, side_effect_log):
+    run = start("test/flaky", {"fail_times": 0, "non_retriable": True, "catch": True})
+    drain()
+    assert Run.objects.get(pk=run.pk).output == {
+        "caught": "NonRetriableError: the ticket does not exist"
+    }
+
+
+def test_sleep_and_send_event_are_durable(drain):
+    run = start("test/sleep", {"seconds": 0.2})
+    drain()
+    assert Run.objects.get(pk=run.pk).status == RunStatus.SLEEPING
+    time.sleep(0.25)
+    drain()
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+    [sent] = run.output["sent"]
+    assert Event.objects.get(event_id=sent).name == "test/slept"
+
+
+def test_step_order_change_on_replay_fails_the_run_clearly(drain, monkeypatch):
+    monkeypatch.setitem(workflows.ORDER_VARIANT, "value", "a")
+    run = start("test/order", {"ticketId": 1})
+    drain()
+    monkeypatch.setitem(workflows.ORDER_VARIANT, "value", "b")
+    durable.send_events({"name": "test/go", "data": {"ticketId": 1}})
+    drain()
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "replay reached step 'second' as step 1" in run.error
+    assert "step order changed" in run.error
+
+
+def test_cancel_on_event_cancels_the_waiting_run(drain):
+    run = start("test/wait", {"ticketId": 11})
+    other = start("test/wait", {"ticketId": 12})
+    drain()
+    durable.send_events({"name": "test/close", "data": {"ticketId": 11}})
+    drain()
+    assert Run.objects.get(pk=run.pk).status == RunStatus.CANCELLED
+    assert Wait.objects.get(run=run, kind="step").status == WaitStatus.CANCELLED
+    assert Run.objects.get(pk=other.pk).status == RunStatus.WAITING
+    # The answer that comes after the cancel resumes nothing.
+    durable.send_events({"name": "test/answer", "data": {"ticketId": 11, "answer": "x"}})
+    drain()
+    assert Run.objects.get(pk=run.pk).status == RunStatus.CANCELLED
+
+
+def test_cancel_takes_effect_at_the_next_step_boundary(drain, side_effect_log):
+    run = start("test/steps", {"count": 5})
+    original = execute_run
+
+    # Cancel from "outside" while the first step body runs.
+    def cancelling_body():
+        run_cancel(run.pk, reason="operator")
+        return 0
+
+    from supportdesk.durable import engine
+
+    calls = []
+    real_run = engine.StepApi.run
+
+    def run_and_cancel_once(self, step_id, fn, *args, **kwargs):
+        if not calls:
+            calls.append(step_id)
+            return real_run(self, step_id, cancelling_body, kind="run")
+        return real_run(self, step_id, fn, *args, **kwargs)
+
+    engine.StepApi.run = run_and_cancel_once
+    try:
+        assert original(run.pk) == "lease lost"
+    finally:
+        engine.StepApi.run = real_run
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED
+    assert run.steps.count() == 0  # the step that ran when the cancel landed was not stored
+    assert side_effects(side_effect_log) == []
+
+
+def test_a_crashed_execution_is_recovered_by_the_sweeper(drain, side_effect_log, settings):
+    run = start("test/steps", {"count": 2})
+    # A worker took the lease and died: the lease is simply never renewed.
+    Run.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, lease_owner="dead-worker",
+        lease_expires_at=run.created_at,
+    )  # fmt: skip
+    assert execute_run(run.pk) != "not runnable"  # an expired lease may be taken over
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+    assert "recovered" not in statuses(run)
+
+
+def test_sweeper_requeues_runs_with_expired_leases(side_effect_log):
+    run = start("test/steps", {"count": 1})
+    Run.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, lease_owner="dead-worker", lease_expires_at=run.created_at
+    )
+    report = sweep()
+    assert report["runs_recovered"] == 1
+    run.refresh_from_db()
+    assert run.status == RunStatus.QUEUED
+    assert run.transitions.last().reason == "recovered: the worker's lease expired"
+
+
+def test_step_result_over_the_limit_fails_with_a_clear_error(drain, settings):
+    settings.DURABLE = {**settings.DURABLE, "MAX_STEP_OUTPUT_BYTES": 1000}
+
+    @durable.function(id="test-big", trigger="test/big")
+    def big(ctx):
+        return ctx.step.run("big", lambda: "x" * 5000)
+
+    run = start("test/big", {})
+    drain()
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "5,002 bytes; the limit is 1,000 bytes" in run.error
+    assert Step.objects.get(run=run).status == StepStatus.FAILED
+
+
+def test_invalid_events_are_refused_with_a_message_and_nothing_is_stored():
+    with pytest.raises(ValueError, match="event 1: name: String should have at least 1 character"):
+        durable.send_events([{"name": "ok", "data": {}}, {"name": "", "data": {}}])
+    with pytest.raises(ValueError, match="data: Input should be a valid dictionary"):
+        durable.send_events({"name": "x", "data": [1, 2]})
+    assert Event.objects.count() == 0

@@ -1,0 +1,113 @@
+"""Durable functions the engine tests drive; the worker processes of the tests import them too.
+
+Side effects are appended to the file named by SIDE_EFFECT_LOG, so a test can count how often a
+step body really ran, across processes and crashes.
+"""
+
+import os
+import time
+from pathlib import Path
+
+from supportdesk import durable
+from supportdesk.durable import NonRetriableError
+
+
+def record(line: str) -> None:
+    path = os.environ.get("SIDE_EFFECT_LOG")
+    if path:
+        with Path(path).open("a") as log:
+            log.write(line + "\n")
+
+
+def side_effects(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+@durable.function(id="test-steps", trigger="test/steps")
+def many_steps(ctx):
+    count = ctx.event["data"].get("count", 3)
+    pause = ctx.event["data"].get("pause", 0)
+    total = 0
+    for index in range(count):
+
+        def body(index=index):
+            record(f"{ctx.run_id} step {index} start")
+            time.sleep(pause)
+            record(f"{ctx.run_id} step {index} end")
+            return index
+
+        total += ctx.step.run("work", body)
+    return {"total": total}
+
+
+@durable.function(
+    id="test-wait",
+    trigger="test/wait",
+    cancel_on=[{"event": "test/close", "match": "data.ticketId"}],
+)
+def wait_for_answer(ctx):
+    before = ctx.step.run("before", lambda: record(f"{ctx.run_id} before") or "ready")
+    answer = ctx.step.wait_for_event(
+        "answer",
+        event="test/answer",
+        timeout=ctx.event["data"].get("timeout", "1h"),
+        match="data.ticketId",
+    )
+    after = ctx.step.run("after", lambda: record(f"{ctx.run_id} after") or "done")
+    return {"before": before, "answer": answer and answer["data"].get("answer"), "after": after}
+
+
+@durable.function(id="test-if-exp", trigger="test/question")
+def wait_with_expression(ctx):
+    question_id = ctx.event["data"]["questionId"]
+    answer = ctx.step.wait_for_event(
+        "answer",
+        event="test/answer",
+        timeout="1h",
+        if_exp=f"event.data.ticketId == async.data.ticketId && async.data.questionId == "
+        f"'{question_id}'",
+    )
+    return answer and answer["data"]["answer"]
+
+
+@durable.function(id="test-flaky", trigger="test/flaky", retries=2)
+def flaky(ctx):
+    fail_times = ctx.event["data"]["fail_times"]
+    non_retriable = ctx.event["data"].get("non_retriable", False)
+
+    def attempt():
+        record(f"{ctx.run_id} attempt")
+        attempts = sum(1 for line in side_effects(Path(os.environ["SIDE_EFFECT_LOG"]))
+                       if line == f"{ctx.run_id} attempt")  # fmt: skip
+        if non_retriable:
+            raise NonRetriableError("the ticket does not exist")
+        if attempts <= fail_times:
+            raise ConnectionError(f"flaky service, attempt {attempts}")
+        return attempts
+
+    try:
+        return {"succeeded_on": ctx.step.run("call", attempt)}
+    except durable.StepError as exc:
+        if ctx.event["data"].get("catch"):
+            return {"caught": exc.message}
+        raise
+
+
+@durable.function(id="test-sleep-send", trigger="test/sleep")
+def sleep_then_send(ctx):
+    ctx.step.sleep("nap", ctx.event["data"].get("seconds", 0.2))
+    ids = ctx.step.send_event("notify", {"name": "test/slept", "data": {"run": ctx.run_id}})
+    return {"sent": ids}
+
+
+ORDER_VARIANT = {"value": "a"}
+
+
+@durable.function(id="test-order", trigger="test/order")
+def order_sensitive(ctx):
+    if ORDER_VARIANT["value"] == "a":
+        ctx.step.run("first", lambda: 1)
+    ctx.step.run("second", lambda: 2)
+    ctx.step.wait_for_event("go", event="test/go", timeout="1h", match="data.ticketId")
+    ctx.step.run("third", lambda: 3)
+    return "ok"

@@ -1,0 +1,17 @@
+"""Test settings: the project's settings with the tests' own data dir, queue and short timers."""
+
+import os
+from pathlib import Path
+
+_base = Path(__file__).resolve().parent.parent
+os.environ.setdefault("SUPPORTDESK_DATA_DIR", str(_base / "var" / "test"))
+os.environ.setdefault("HUEY_QUEUE_NAME", f"supportdesk-test-{os.getpid()}")
+os.environ.setdefault("DURABLE_LEASE_SECONDS", "3")
+os.environ.setdefault("DURABLE_SWEEP_SECONDS", "0.5")
+os.environ.setdefault("DURABLE_RETRY_BASE_SECONDS", "0.05")
+os.environ.setdefault("DURABLE_WORKFLOW_MODULES", "tests.durable.workflows")
+os.environ.setdefault("TEST_DATABASE_NAME", "test_supportdesk")
+
+from supportdesk.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
