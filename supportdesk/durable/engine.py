@@ -16,9 +16,8 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from pydantic import BaseModel
 
-from agents.step import parse_duration
+from agents.step import dumps, parse_duration
 from supportdesk.durable import dispatch, registry
 from supportdesk.durable.errors import (
     Interrupt,
@@ -43,15 +42,8 @@ def durable_settings() -> dict:
 def to_json(value: Any) -> Any:
     """Round-trip through JSON so a fresh result equals what a replay will read back."""
 
-    def default(obj: Any) -> Any:
-        if isinstance(obj, BaseModel):
-            return obj.model_dump(mode="json")
-        if isinstance(obj, datetime):
-            return obj.isoformat()
-        raise TypeError(f"{type(obj).__name__} is not JSON serializable")
-
     try:
-        text = json.dumps(value, default=default)
+        text = dumps(value)
     except (TypeError, ValueError) as exc:
         raise NonRetriableError(f"the step's result cannot be stored as JSON: {exc}") from None
     limit = durable_settings()["MAX_STEP_OUTPUT_BYTES"]

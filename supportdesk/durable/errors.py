@@ -14,10 +14,6 @@ class StepError(Exception):
         self.message = message
 
 
-class NonDeterminismError(Exception):
-    """Replay reached steps in another order than the stored run: continuing would corrupt it."""
-
-
 class StepOutputTooLarge(NonRetriableError):
     pass
 
@@ -33,3 +29,8 @@ class Suspend(Interrupt):
 
 class LeaseLost(Interrupt):
     """Another worker owns the run now, or it was cancelled: stop without writing anything."""
+
+
+class NonDeterminismError(Interrupt):
+    """Replay reached steps in another order than the stored run: continuing would corrupt it.
+    An Interrupt, so no tool wrapper can turn it into a result and carry on."""

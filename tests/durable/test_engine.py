@@ -20,7 +20,7 @@ from supportdesk.durable.sweeper import sweep
 from tests.durable import workflows
 from tests.durable.workflows import side_effects
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 
 def start(name: str, data: dict, event_id: str | None = None) -> Run:

@@ -111,3 +111,56 @@ def order_sensitive(ctx):
     ctx.step.wait_for_event("go", event="test/go", timeout="1h", match="data.ticketId")
     ctx.step.run("third", lambda: 3)
     return "ok"
+
+
+# --- an agent network run durably, its model the real Anthropic SDK (ANTHROPIC_BASE_URL) ----------
+
+
+def build_support_network():
+    from agents import Agent, Network, RoutingAgent, tool
+    from agents.models.anthropic import AnthropicModel
+
+    @tool
+    def lookup(topic: str) -> dict:
+        """Look a topic up in the knowledge base."""
+        record(f"lookup {topic}")
+        return {"article": f"How to handle {topic}"}
+
+    @tool
+    def broken() -> dict:
+        """A tool whose service is down."""
+        record("broken called")
+        raise RuntimeError("the release-notes service is down")
+
+    @tool(durable=True)
+    def ask_human(question: str, ctx) -> dict:
+        """Ask a developer and wait for the answer."""
+        answer = ctx.step.wait_for_event(
+            "ask_human", event="test/answer", timeout="1h", match="data.ticketId"
+        )
+        if answer is None:
+            return {"error": "No developer response provided"}
+        return {"developerResponse": answer["data"]["answer"]}
+
+    model = AnthropicModel("claude-fake", max_tokens=300, max_retries=0)
+    support = Agent(
+        name="Support",
+        description="Answers tickets.",
+        system="You are a support engineer.",
+        tools=[lookup, broken, ask_human],
+    )
+    triage = Agent(name="Triage", description="Says hello first.", system="You triage tickets.")
+    return Network(
+        name="Support Network",
+        agents=[triage, support],
+        default_model=model,
+        router=RoutingAgent(name="Supervisor"),
+        max_iter=8,
+    )
+
+
+@durable.function(id="test-network", trigger="test/network")
+def support_network_run(ctx):
+    network = build_support_network()
+    outcome = network.run(ctx.event["data"]["title"], step=ctx.step)
+    return {"output": outcome.output, "turns": [r.agent_name for r in outcome.results]}

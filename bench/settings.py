@@ -1,0 +1,11 @@
+"""Benchmark settings: the project's settings on the benchmarks' own database and queue names."""
+
+import os
+from pathlib import Path
+
+_base = Path(__file__).resolve().parent.parent
+os.environ.setdefault("SUPPORTDESK_DATA_DIR", str(_base / "var" / "bench"))
+os.environ.setdefault("HUEY_QUEUE_NAME", "supportdesk-bench")
+os.environ.setdefault("DURABLE_WORKFLOW_MODULES", "bench.workflows")
+
+from supportdesk.settings import *  # noqa: E402, F403

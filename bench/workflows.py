@@ -1,0 +1,26 @@
+"""Durable functions the benchmarks drive (the benchmark's worker processes import them too)."""
+
+import time
+
+from supportdesk import durable
+
+# Per-step timings of the current process, read by the benchmark that ran the function inline.
+STEP_SECONDS: list[float] = []
+
+
+@durable.function(id="bench-empty-steps", trigger="bench/empty-steps")
+def empty_steps(ctx):
+    for _ in range(ctx.event["data"]["count"]):
+        started = time.perf_counter()
+        ctx.step.run("noop", lambda: None)
+        STEP_SECONDS.append(time.perf_counter() - started)
+
+
+@durable.function(id="bench-wait", trigger="bench/wait")
+def steps_then_wait(ctx):
+    """`count` memoized steps, a wait, then a step recording when it started (wall clock)."""
+    for _ in range(ctx.event["data"].get("count", 0)):
+        ctx.step.run("noop", lambda: None)
+    ctx.step.wait_for_event("answer", event="bench/answer", timeout="1h", match="data.key")
+    resumed_at = time.time()
+    ctx.step.run("resumed", lambda: resumed_at)
