@@ -21,6 +21,8 @@ ROWS = [
     ("resume latency (event → next step)", "resume_latency", "p50 ≤ 20 ms, p99 ≤ 100 ms"),
     ("resume, 1 of 10 waiting", "resume_one_of_10", ""),
     ("resume, 1 of 10,000 waiting", "resume_one_of_10000", "≤ 1.5× 1 of 10"),
+    ("ticket created → first question", "ticket_to_first_question", "fake Claude API"),
+    ("answer → run completed", "answer_to_completion", "fake Claude API"),
 ]
 
 
@@ -35,7 +37,7 @@ def run_mode(name: str, env: dict) -> dict:
                    check=True)  # fmt: skip
     code = (
         "import django, json; django.setup(); "
-        "from bench import engine; print(json.dumps(engine.run_all()))"
+        "from bench import engine, desk; print(json.dumps({**engine.run_all(), **desk.run_all()}))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, check=True,
                          capture_output=True, text=True)  # fmt: skip

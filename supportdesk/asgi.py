@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django; WebSockets join in with the inbox."""
+"""ASGI entry point: HTTP through Django, with our static files; WebSockets join with the inbox."""
 
 import os
 
@@ -8,5 +8,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
+application = ProtocolTypeRouter({"http": http_app})

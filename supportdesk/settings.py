@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "channels",
     "huey.contrib.djhuey",
     "supportdesk.durable",
+    "supportdesk.desk",
 ]
 
 MIDDLEWARE = [
@@ -162,6 +163,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
+# `manage.py serve` serves static files itself (one process, no web server in front).
+SERVE_STATIC = env_bool("SERVE_STATIC", True)
 
 LOGGING = {
     "version": 1,
@@ -169,8 +172,22 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"huey": {"level": os.environ.get("HUEY_LOG_LEVEL", "WARNING")}},
+    "loggers": {
+        "huey": {"level": os.environ.get("HUEY_LOG_LEVEL", "WARNING")},
+        "httpx2": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+    },
 }
 
 # Modules holding durable functions beyond each app's `workflows.py` (tests register their own).
 DURABLE_WORKFLOW_MODULES = env_list("DURABLE_WORKFLOW_MODULES", "")
+
+# --- Support desk -------------------------------------------------------------------------------
+# How long `ask_developer` waits for a reviewer before the agent goes on without an answer.
+QUESTION_TIMEOUT = os.environ.get("SUPPORTDESK_QUESTION_TIMEOUT", "4h")
+# With ANTHROPIC_API_KEY set the agents use Claude; without it, the offline demo model.
+ANTHROPIC_API_KEY_SET = bool(os.environ.get("ANTHROPIC_API_KEY"))
+ANTHROPIC_MODEL = os.environ.get("ANTHROPIC_MODEL", "claude-haiku-4-5")
+# An answer accepted just before a question expires still reaches its run: the run's wait outlives
+# the question by this much.
+QUESTION_ANSWER_GRACE = os.environ.get("SUPPORTDESK_QUESTION_ANSWER_GRACE", "30s")

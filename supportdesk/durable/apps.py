@@ -7,6 +7,7 @@ class DurableConfig(AppConfig):
     verbose_name = "Durable runs"
 
     def ready(self) -> None:
+        from supportdesk.durable import tasks  # noqa: F401  (registers the Huey tasks everywhere)
         from supportdesk.durable.registry import import_workflow_modules
 
         import_workflow_modules()

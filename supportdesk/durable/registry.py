@@ -26,6 +26,9 @@ class DurableFunction:
     handler: Callable[[Any], Any]
     retries: int = 4
     cancel_on: tuple[CancelOn, ...] = field(default_factory=tuple)
+    # Called with the run id inside the transaction that cancels a run of this function, so the
+    # domain can close what the run left open (its pending questions, say).
+    on_cancel: Callable[[Any], None] | None = None
 
     def __call__(self, ctx: Any) -> Any:
         return self.handler(ctx)
@@ -40,6 +43,7 @@ def function(
     trigger: str,
     retries: int = 4,
     cancel_on: list[dict] | None = None,
+    on_cancel: Callable[[Any], None] | None = None,
 ) -> Callable[[Callable[[Any], Any]], DurableFunction]:
     """Register `handler(ctx)` to run durably for every `trigger` event.
 
@@ -52,7 +56,12 @@ def function(
 
     def register(handler: Callable[[Any], Any]) -> DurableFunction:
         durable_function = DurableFunction(
-            id=id, trigger=trigger, handler=handler, retries=retries, cancel_on=cancels
+            id=id,
+            trigger=trigger,
+            handler=handler,
+            retries=retries,
+            cancel_on=cancels,
+            on_cancel=on_cancel,
         )
         _functions[id] = durable_function
         return durable_function

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from supportdesk.durable import dispatch
+from supportdesk.durable import dispatch, registry
 from supportdesk.durable.models import (
     TERMINAL_STATUSES,
     Event,
@@ -99,6 +99,11 @@ def run_cancel(run_id, *, reason: str = "cancelled") -> bool:
             status=WaitStatus.CANCELLED, resolved_at=now
         )
         run_transition(run_id, RunStatus.CANCELLED, reason, at=now)
+        function = registry.get_function(
+            Run.objects.values_list("function_id", flat=True).get(pk=run_id)
+        )
+        if function is not None and function.on_cancel is not None:
+            function.on_cancel(run_id)
     return True
 
 

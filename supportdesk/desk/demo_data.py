@@ -1,0 +1,80 @@
+"""Realistic demo data: one organization, its knowledge base and release notes. Idempotent."""
+
+from datetime import date
+
+from django.db import transaction
+
+from supportdesk.desk.models import Article, Organization, ReleaseNote
+
+ARTICLES = [
+    (
+        "Resetting your password",
+        "password, login, sign in, reset, account",
+        "Open the sign-in page and choose 'Forgot password'. We email a reset link that is valid "
+        "for 30 minutes. If it does not arrive, check your spam folder or ask your workspace "
+        "admin to resend the invitation.",
+    ),
+    (
+        "Exporting your data to CSV",
+        "export, csv, download, data, report",
+        "Go to Settings → Data → Export and choose CSV. Exports of up to 1 million rows are "
+        "prepared in the background; you receive an email with a download link valid for 7 days.",
+    ),
+    (
+        "Changing your billing plan",
+        "billing, invoice, plan, upgrade, downgrade, payment",
+        "Workspace owners can change plans under Settings → Billing. Upgrades apply at once and "
+        "are prorated; downgrades take effect at the end of the current billing period.",
+    ),
+    (
+        "Setting up single sign-on (SAML)",
+        "sso, saml, okta, azure, login, enterprise",
+        "Enterprise workspaces can enable SAML SSO under Settings → Security. Paste your identity "
+        "provider's metadata URL, map the email attribute, and test with one user before "
+        "enforcing SSO for everyone.",
+    ),
+    (
+        "Mobile app keeps logging me out",
+        "mobile, ios, android, logout, session",
+        "Sessions on mobile last 30 days. Being logged out sooner usually means the device clock "
+        "is wrong or a password was changed. Update the app to the latest version and sign in.",
+    ),
+]
+
+RELEASE_NOTES = [
+    (
+        "2.4.1",
+        date(2026, 11, 18),
+        "Fixes a crash when opening the dashboard with more than 50 widgets. Fixes CSV export "
+        "timing out for large workspaces. Known issue: the iOS app may crash on launch on iOS "
+        "17.0 when offline mode is enabled; a fix is in progress.",
+    ),
+    (
+        "2.4.0",
+        date(2026, 11, 4),
+        "New: SAML SSO for enterprise workspaces. New: scheduled CSV exports. Changed: sessions "
+        "on mobile now last 30 days. Deprecated: the v1 reporting API (removed in 3.0).",
+    ),
+    (
+        "2.3.2",
+        date(2026, 10, 21),
+        "Fixes login loops for users with expired invitations. Performance: dashboards load 40% "
+        "faster.",
+    ),
+]
+
+
+@transaction.atomic
+def demo_seed(slug: str = "acme", name: str = "Acme Inc.") -> Organization:
+    organization, _ = Organization.objects.get_or_create(slug=slug, defaults={"name": name})
+    for title, tags, body in ARTICLES:
+        Article.objects.get_or_create(
+            organization=organization, title=title, defaults={"tags": tags, "body": body}
+        )
+    for version, released_on, notes in RELEASE_NOTES:
+        ReleaseNote.objects.get_or_create(
+            organization=organization,
+            version=version,
+            defaults={"released_on": released_on, "notes": notes},
+        )
+    return organization

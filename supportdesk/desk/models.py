@@ -1,0 +1,152 @@
+"""The support desk's data: tenants, tickets and their replies, agents' questions, knowledge."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from supportdesk.durable.models import Run
+
+
+class Organization(models.Model):
+    """The tenant: everything else belongs to one."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Priority(models.TextChoices):
+    LOW = "low"
+    MEDIUM = "medium"
+    CRITICAL = "critical"
+
+
+class TicketStatus(models.TextChoices):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress", "in progress"
+    RESOLVED = "resolved"
+    NEEDS_ATTENTION = "needs_attention", "needs attention"
+    CLOSED = "closed"
+
+
+class Ticket(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="tickets")
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.MEDIUM)
+    status = models.CharField(
+        max_length=24, choices=TicketStatus.choices, default=TicketStatus.OPEN
+    )
+    customer = models.CharField(max_length=200, blank=True)
+    # What the agents concluded, stored by the workflow's last step.
+    resolution = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    runs = models.ManyToManyField(Run, related_name="tickets", blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "status"], name="ticket_org_status")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+
+class Reply(models.Model):
+    """A reply sent to the customer (by `reply_to_customer`)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="replies")
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL)
+    agent = models.CharField(max_length=200)
+    body = models.TextField()
+    # A replayed or retried tool call sends the same reply once.
+    idempotency_key = models.CharField(max_length=128, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name_plural = "replies"
+
+    def __str__(self) -> str:
+        return f"reply to {self.ticket_id} by {self.agent}"
+
+
+class QuestionStatus(models.TextChoices):
+    PENDING = "pending"
+    ANSWERED = "answered"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class Question(models.Model):
+    """An agent's `ask_developer` question, waiting for a reviewer's answer."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="questions")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="questions")
+    agent = models.CharField(max_length=200, blank=True)
+    question = models.TextField()
+    context = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=QuestionStatus.choices, default=QuestionStatus.PENDING
+    )
+    answer = models.TextField(blank=True)
+    answered_by = models.CharField(max_length=200, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["ticket", "created_at"],
+                name="question_pending",
+                condition=Q(status="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"question {self.pk} on ticket {self.ticket_id} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == QuestionStatus.PENDING and self.expires_at > timezone.now()
+
+
+class Article(models.Model):
+    """A knowledge base article."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="articles"
+    )
+    title = models.CharField(max_length=300)
+    body = models.TextField()
+    tags = models.CharField(max_length=300, blank=True, help_text="Comma-separated keywords.")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ReleaseNote(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="release_notes"
+    )
+    version = models.CharField(max_length=40)
+    released_on = models.DateField()
+    notes = models.TextField()
+
+    class Meta:
+        ordering = ["-released_on"]
+
+    def __str__(self) -> str:
+        return f"{self.version} ({self.released_on})"

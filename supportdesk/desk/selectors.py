@@ -1,0 +1,89 @@
+"""Reads of the desk: scoped to an organization where a caller acts for one."""
+
+import re
+import uuid
+
+from django.db.models import Q, QuerySet
+
+from supportdesk.desk.errors import NotFound
+from supportdesk.desk.models import (
+    Article,
+    Organization,
+    Question,
+    QuestionStatus,
+    ReleaseNote,
+    Ticket,
+)
+
+_WORD = re.compile(r"[a-z0-9]{3,}")
+STOP_WORDS = {"the", "and", "for", "with", "not", "our", "are", "but", "you", "when", "after"}
+
+
+def organization_get(slug: str | None = None) -> Organization:
+    """The named organization, or the only / first one when none is named (CLI convenience)."""
+    organizations = Organization.objects.order_by("pk")
+    found = organizations.filter(slug=slug).first() if slug else organizations.first()
+    if found is None:
+        raise NotFound(
+            f"no organization with slug {slug!r}"
+            if slug
+            else "no organization exists yet; "
+            "run `manage.py seed_demo` to create the demo organization"
+        )
+    return found
+
+
+def ticket_get(ticket_id, *, organization: Organization | None = None) -> Ticket:
+    tickets = Ticket.objects.select_related("organization")
+    if organization is not None:
+        tickets = tickets.filter(organization=organization)
+    try:
+        return tickets.get(pk=int(ticket_id))
+    except (Ticket.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"no ticket with id {ticket_id}") from None
+
+
+def question_get(question_id, *, organization: Organization | None = None) -> Question:
+    questions = Question.objects.select_related("ticket", "ticket__organization", "run")
+    if organization is not None:
+        questions = questions.filter(ticket__organization=organization)
+    try:
+        return questions.get(pk=uuid.UUID(str(question_id)))
+    except (Question.DoesNotExist, ValueError):
+        raise NotFound(f"no question with id {question_id}") from None
+
+
+def questions_pending(*, organization: Organization | None = None) -> QuerySet[Question]:
+    questions = Question.objects.filter(status=QuestionStatus.PENDING).select_related("ticket")
+    if organization is not None:
+        questions = questions.filter(ticket__organization=organization)
+    return questions.order_by("created_at")
+
+
+def _keywords(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS][:12]
+
+
+def articles_search(*, organization_id: int, query: str, limit: int = 3) -> list[Article]:
+    """Articles ranked by how many of the query's keywords they contain."""
+    words = _keywords(query)
+    if not words:
+        return []
+    matches = Q()
+    for word in words:
+        matches |= Q(title__icontains=word) | Q(body__icontains=word) | Q(tags__icontains=word)
+    candidates = Article.objects.filter(matches, organization_id=organization_id)[:50]
+
+    def score(article: Article) -> int:
+        text = f"{article.title} {article.tags} {article.body}".lower()
+        return sum(word in text for word in words)
+
+    return sorted(candidates, key=lambda a: (-score(a), a.title))[:limit]
+
+
+def release_notes_latest(*, organization_id: int, query: str = "", limit: int = 3):
+    notes = list(ReleaseNote.objects.filter(organization_id=organization_id)[:10])
+    words = _keywords(query)
+    if words:
+        notes.sort(key=lambda n: -sum(w in n.notes.lower() for w in words))
+    return notes[:limit]

@@ -1,0 +1,189 @@
+"""Writes of the desk: tickets, replies, questions and their answers.
+
+Keyword-only and typed; views, API endpoints, tools, tasks and commands call these and nothing else.
+"""
+
+import hashlib
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from supportdesk import durable
+from supportdesk.desk.errors import Conflict, DeskError
+from supportdesk.desk.models import (
+    Organization,
+    Priority,
+    Question,
+    QuestionStatus,
+    Reply,
+    Ticket,
+    TicketStatus,
+)
+from supportdesk.durable.models import Run
+
+TICKET_CREATED = "app/support.ticket.created"
+TICKET_CLOSED = "app/support.ticket.closed"
+DEVELOPER_RESPONSE = "app/support.ticket.developer-response"
+MAX_TEXT = 20_000
+
+
+def _clean_text(value: str, *, field: str, required: bool, limit: int = MAX_TEXT) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise DeskError(f"{field} must not be blank")
+    if len(value) > limit:
+        raise DeskError(f"{field} is {len(value):,} characters long; the limit is {limit:,}")
+    return value
+
+
+def ticket_create(
+    *,
+    organization: Organization,
+    title: str,
+    body: str = "",
+    priority: str = Priority.MEDIUM,
+    customer: str = "",
+) -> Ticket:
+    """Create a ticket and start its support workflow (through `app/support.ticket.created`)."""
+    title = _clean_text(title, field="title", required=True, limit=300)
+    body = _clean_text(body, field="body", required=False)
+    customer = _clean_text(customer, field="customer", required=False, limit=200)
+    if priority not in Priority.values:
+        raise DeskError(f"priority must be one of {', '.join(Priority.values)}, not {priority!r}")
+    with transaction.atomic():
+        ticket = Ticket.objects.create(
+            organization=organization, title=title, body=body, priority=priority, customer=customer
+        )
+        [event_id] = durable.send_events({"name": TICKET_CREATED, "data": {"ticketId": ticket.pk}})
+        ticket.runs.add(*Run.objects.filter(event__event_id=event_id))
+    return ticket
+
+
+def ticket_start_work(*, ticket_id: int) -> None:
+    Ticket.objects.filter(pk=ticket_id, status=TicketStatus.OPEN).update(
+        status=TicketStatus.IN_PROGRESS, updated_at=timezone.now()
+    )
+
+
+def ticket_reply(*, ticket_id: int, run_id, agent: str, body: str) -> Reply:
+    """Record a reply sent to the customer; the same reply from the same run is recorded once."""
+    body = _clean_text(body, field="reply", required=True)
+    key = f"{run_id}:{agent}:{hash_text(body)}"
+    try:
+        with transaction.atomic():
+            reply = Reply.objects.create(
+                ticket_id=ticket_id, run_id=run_id, agent=agent, body=body, idempotency_key=key
+            )
+    except IntegrityError:
+        return Reply.objects.get(idempotency_key=key)
+    return reply
+
+
+def hash_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def ticket_store_result(*, ticket_id: int, resolution: str) -> Ticket:
+    """The workflow's last step: what the agents concluded, and whether the customer heard back."""
+    ticket = Ticket.objects.get(pk=ticket_id)
+    if ticket.status != TicketStatus.CLOSED:
+        replied = ticket.replies.exists()
+        ticket.status = TicketStatus.RESOLVED if replied else TicketStatus.NEEDS_ATTENTION
+    ticket.resolution = resolution
+    ticket.updated_at = timezone.now()
+    ticket.save(update_fields=["status", "resolution", "updated_at"])
+    return ticket
+
+
+def ticket_close(*, ticket: Ticket) -> Ticket:
+    """Close the ticket: its open questions are cancelled and its runs stop (`cancel_on`)."""
+    with transaction.atomic():
+        now = timezone.now()
+        Ticket.objects.filter(pk=ticket.pk).update(status=TicketStatus.CLOSED, updated_at=now)
+        Question.objects.filter(ticket=ticket, status=QuestionStatus.PENDING).update(
+            status=QuestionStatus.CANCELLED
+        )
+        durable.send_events({"name": TICKET_CLOSED, "data": {"ticketId": ticket.pk}})
+    ticket.refresh_from_db()
+    return ticket
+
+
+def question_open(
+    *,
+    question_id,
+    ticket_id: int,
+    run_id,
+    agent: str,
+    question: str,
+    context: str,
+    expires_at: datetime,
+) -> Question:
+    """Called by `ask_developer` inside the transaction that registers its wait."""
+    return Question.objects.create(
+        id=question_id,
+        ticket_id=ticket_id,
+        run_id=run_id,
+        agent=agent,
+        question=_clean_text(question, field="question", required=True),
+        context=_clean_text(context, field="context", required=False),
+        expires_at=expires_at,
+    )
+
+
+def question_answer(*, question: Question, answered_by: str, answer: str) -> Question:
+    """Answer a pending question, once, and emit the response event that resumes its run.
+
+    A second answer is refused with who answered and when; nothing is overwritten.
+    """
+    answer = _clean_text(answer, field="answer", required=True)
+    answered_by = _clean_text(answered_by, field="answered by", required=True, limit=200)
+    now = timezone.now()
+    with transaction.atomic():
+        won = Question.objects.filter(
+            pk=question.pk, status=QuestionStatus.PENDING, expires_at__gt=now
+        ).update(status=QuestionStatus.ANSWERED, answer=answer, answered_by=answered_by,
+                 answered_at=now)  # fmt: skip
+        question.refresh_from_db()
+        if not won:
+            raise Conflict(question_closed_message(question))
+        durable.send_events(
+            {
+                "name": DEVELOPER_RESPONSE,
+                "id": f"developer-response-{question.pk}",
+                "data": {
+                    "ticketId": question.ticket_id,
+                    "questionId": str(question.pk),
+                    "answer": answer,
+                    "answeredBy": answered_by,
+                    "timestamp": now.isoformat(),
+                },
+            }
+        )
+    return question
+
+
+def question_closed_message(question: Question) -> str:
+    if question.status == QuestionStatus.ANSWERED:
+        return (
+            f"already answered by {question.answered_by} at "
+            f"{question.answered_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
+    if question.status == QuestionStatus.CANCELLED:
+        return "this question was cancelled: its ticket was closed or its run stopped"
+    return f"this question expired at {question.expires_at:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def question_expire(*, question_id) -> bool:
+    """The agent's wait timed out: the question can no longer be answered."""
+    return bool(
+        Question.objects.filter(pk=question_id, status=QuestionStatus.PENDING).update(
+            status=QuestionStatus.EXPIRED
+        )
+    )
+
+
+def questions_cancel_for_run(run_id) -> None:
+    Question.objects.filter(run_id=run_id, status=QuestionStatus.PENDING).update(
+        status=QuestionStatus.CANCELLED
+    )

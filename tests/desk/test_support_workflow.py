@@ -1,0 +1,163 @@
+"""The support workflow on the demo model, driven in-process: questions, answers, timeouts,
+closing, missing tickets, and several questions on one ticket."""
+
+import time
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from supportdesk import durable
+from supportdesk.desk import services
+from supportdesk.desk.errors import Conflict, DeskError
+from supportdesk.desk.models import Question, QuestionStatus, TicketStatus
+from supportdesk.durable.models import Event, Run, RunStatus
+from supportdesk.durable.sweeper import sweep
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+
+def critical_ticket(organization, title="The app crashes on launch"):
+    return services.ticket_create(
+        organization=organization, title=title, body="Since 2.4.1.", priority="critical",
+        customer="dana@example.com",
+    )  # fmt: skip
+
+
+def test_critical_ticket_asks_a_developer_and_the_answer_resumes_the_run(organization, drain):
+    ticket = critical_ticket(organization)
+    drain()
+    run = ticket.runs.get()
+    assert run.status == RunStatus.WAITING
+    question = Question.objects.get(ticket=ticket)
+    assert question.agent == "Technical Support" and question.run_id == run.pk
+
+    services.question_answer(question=question, answered_by="ann", answer="Fixed in 2.4.2.")
+    drain()
+    run.refresh_from_db()
+    ticket.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+    assert run.output["agents"][0] == "Technical Support"
+    assert ticket.status == TicketStatus.RESOLVED
+    [reply] = ticket.replies.all()
+    assert "Our engineering team says: Fixed in 2.4.2." in reply.body
+    assert reply.body.startswith("[offline demo model]")
+
+
+def test_product_questions_are_answered_from_the_knowledge_base(organization, drain):
+    ticket = services.ticket_create(organization=organization, title="How do I export to CSV?")
+    drain()
+    ticket.refresh_from_db()
+    assert ticket.runs.get().output["agents"][0] == "Customer Support"
+    assert "Settings → Data → Export" in ticket.replies.get().body
+    assert not Question.objects.exists()
+
+
+def test_a_second_answer_is_refused_with_who_answered_and_when(organization, drain):
+    ticket = critical_ticket(organization)
+    drain()
+    question = Question.objects.get(ticket=ticket)
+    services.question_answer(question=question, answered_by="ann", answer="first")
+    with pytest.raises(Conflict, match=r"already answered by ann at \d{4}-\d\d-\d\d \d\d:\d\d"):
+        services.question_answer(question=question, answered_by="bob", answer="second")
+    question.refresh_from_db()
+    assert (question.answer, question.answered_by) == ("first", "ann")
+    assert Event.objects.filter(name=services.DEVELOPER_RESPONSE).count() == 1
+    with pytest.raises(CommandError, match="already answered by ann"):
+        call_command("question", "answer", str(question.pk), "third")
+
+
+def test_an_unanswered_question_expires_and_the_agent_goes_on(organization, drain, settings):
+    settings.QUESTION_TIMEOUT, settings.QUESTION_ANSWER_GRACE = 0.3, 0.1
+    ticket = critical_ticket(organization)
+    drain()
+    question = Question.objects.get(ticket=ticket)
+    time.sleep(0.45)
+    with pytest.raises(Conflict, match="this question expired at"):
+        services.question_answer(question=question, answered_by="ann", answer="too late")
+    sweep()
+    drain()
+    question.refresh_from_db()
+    run = ticket.runs.get()
+    assert question.status == QuestionStatus.EXPIRED
+    assert run.status == RunStatus.COMPLETED
+    wait = run.steps.get(key="developer.response")
+    assert (wait.status, wait.output) == ("completed", None)
+    # Told "No developer response provided", the agent still answered the customer.
+    assert "we will follow up" in ticket.replies.get().body
+
+
+def test_closing_the_ticket_cancels_its_waiting_run(organization, drain):
+    ticket = critical_ticket(organization)
+    drain()
+    services.ticket_close(ticket=ticket)
+    drain()
+    run = ticket.runs.get()
+    assert run.status == RunStatus.CANCELLED
+    assert Question.objects.get(ticket=ticket).status == QuestionStatus.CANCELLED
+    assert "cancel_on app/support.ticket.closed" in run.transitions.last().reason
+
+
+def test_a_cancelled_run_cancels_its_open_questions(organization, drain):
+    from supportdesk.durable.services import run_cancel
+
+    ticket = critical_ticket(organization)
+    drain()
+    run_cancel(ticket.runs.get().pk, reason="operator")
+    assert Question.objects.get(ticket=ticket).status == QuestionStatus.CANCELLED
+
+
+def test_a_missing_ticket_fails_the_run_without_retries(organization, drain):
+    [event_id] = durable.send_events(
+        {"name": services.TICKET_CREATED, "data": {"ticketId": 987654}}
+    )
+    drain()
+    run = Run.objects.get(event__event_id=event_id)
+    assert run.status == RunStatus.FAILED
+    assert "Ticket not found: no ticket with id 987654" in run.error
+    assert run.steps.get(key="get_ticket_details").attempts == 1
+    assert not run.transitions.filter(status=RunStatus.RETRYING).exists()
+
+
+def test_two_open_questions_on_one_ticket_are_answered_independently(organization, drain):
+    ticket = critical_ticket(organization)
+    # The same ticket worked by a second run (re-sent event): two questions open on one ticket.
+    [again] = durable.send_events(
+        {"name": services.TICKET_CREATED, "data": {"ticketId": ticket.pk}}
+    )
+    ticket.runs.add(Run.objects.get(event__event_id=again))
+    drain()
+    first, second = Question.objects.filter(ticket=ticket).order_by("created_at")
+    services.question_answer(question=second, answered_by="ann", answer="answer to the second")
+    drain()
+    assert Run.objects.get(pk=second.run_id).status == RunStatus.COMPLETED
+    assert Run.objects.get(pk=first.run_id).status == RunStatus.WAITING
+    first.refresh_from_db()
+    assert first.status == QuestionStatus.PENDING
+    services.question_answer(question=first, answered_by="bob", answer="answer to the first")
+    drain()
+    replies = [r.body for r in ticket.replies.order_by("created_at")]
+    assert any("answer to the second" in r for r in replies)
+    assert any("answer to the first" in r for r in replies)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"title": "  "}, "title must not be blank"),
+        ({"title": "x" * 301}, "title is 301 characters long; the limit is 300"),
+        ({"title": "ok", "priority": "urgent"}, "priority must be one of low, medium, critical"),
+    ],
+)
+def test_bad_ticket_input_is_refused_and_nothing_is_stored(organization, kwargs, message):
+    with pytest.raises(DeskError, match=message):
+        services.ticket_create(organization=organization, **kwargs)
+    assert not Run.objects.exists()
+
+
+def test_a_blank_answer_is_refused(organization, drain):
+    critical_ticket(organization)
+    drain()
+    question = Question.objects.get()
+    with pytest.raises(DeskError, match="answer must not be blank"):
+        services.question_answer(question=question, answered_by="ann", answer="   ")
+    assert Question.objects.get().status == QuestionStatus.PENDING
