@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -119,3 +120,54 @@ def start_worker(transactional_db) -> Iterator[Callable[..., WorkerProcess]]:
     yield start
     for worker in workers:
         worker.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveApp:
+    """`manage.py serve` in its own process, and the CLI run against the same database."""
+
+    def __init__(self, env: dict):
+        self.env = worker_environment({"EMBEDDED_WORKER": "1", **env})
+        self.port = free_port()
+        self.server = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--port", str(self.port)],
+            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_until(self._listening)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def _listening(self) -> bool:
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        self.server.terminate()
+        self.server.wait(timeout=10)
+
+
+@pytest.fixture
+def live_app(transactional_db):
+    """Start the app (`manage.py serve`, embedded worker) on this test's database."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.flush()
+    apps: list[LiveApp] = []
+
+    def start(env: dict | None = None) -> LiveApp:
+        apps.append(LiveApp(env or {}))
+        return apps[-1]
+
+    yield start
+    for app in apps:
+        app.stop()

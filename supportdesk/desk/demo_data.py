@@ -2,9 +2,10 @@
 
 from datetime import date
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
-from supportdesk.desk.models import Article, Organization, ReleaseNote
+from supportdesk.desk.models import Article, Organization, ReleaseNote, Reviewer
 
 ARTICLES = [
     (
@@ -64,6 +65,9 @@ RELEASE_NOTES = [
 ]
 
 
+DEMO_USERNAME, DEMO_PASSWORD = "demo", "demo"
+
+
 @transaction.atomic
 def demo_seed(slug: str = "acme", name: str = "Acme Inc.") -> Organization:
     organization, _ = Organization.objects.get_or_create(slug=slug, defaults={"name": name})
@@ -78,3 +82,18 @@ def demo_seed(slug: str = "acme", name: str = "Acme Inc.") -> Organization:
             defaults={"released_on": released_on, "notes": notes},
         )
     return organization
+
+
+@transaction.atomic
+def demo_reviewer_seed(organization: Organization) -> User:
+    """A reviewer to sign in with on the embedded default (also an admin): demo / demo."""
+    user, created = User.objects.get_or_create(
+        username=DEMO_USERNAME,
+        defaults={"first_name": "Demo", "last_name": "Reviewer", "email": "demo@example.com",
+                  "is_staff": True, "is_superuser": True},
+    )  # fmt: skip
+    if created:
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+    Reviewer.objects.get_or_create(user=user, defaults={"organization": organization})
+    return user

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -14,10 +15,30 @@ class Organization(models.Model):
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(unique=True)
+    slack_webhook_url = models.URLField(
+        blank=True, help_text="A Slack incoming webhook: new and expired questions are posted."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return self.name
+
+
+class Reviewer(models.Model):
+    """A person who answers the agents' questions for one organization."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="reviewer")  # fmt: skip
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="reviewers"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.organization})"
+
+    @property
+    def display_name(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()
 
 
 class Priority(models.TextChoices):
@@ -97,7 +118,16 @@ class Question(models.Model):
     )
     answer = models.TextField(blank=True)
     answered_by = models.CharField(max_length=200, blank=True)
+    answered_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="answered_questions",
+    )  # fmt: skip
     answered_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="claimed_questions",
+    )  # fmt: skip
+    claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
 

@@ -3,7 +3,7 @@
 import re
 import uuid
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from supportdesk.desk.errors import NotFound
 from supportdesk.desk.models import (
@@ -12,6 +12,7 @@ from supportdesk.desk.models import (
     Question,
     QuestionStatus,
     ReleaseNote,
+    Reviewer,
     Ticket,
 )
 
@@ -87,3 +88,29 @@ def release_notes_latest(*, organization_id: int, query: str = "", limit: int = 
     if words:
         notes.sort(key=lambda n: -sum(w in n.notes.lower() for w in words))
     return notes[:limit]
+
+
+def reviewer_for(user) -> Reviewer | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Reviewer.objects.select_related("organization", "user").filter(user=user).first()
+
+
+def questions_answered_or_expired(*, organization: Organization, limit: int = 100):
+    return (
+        Question.objects.filter(ticket__organization=organization)
+        .exclude(status=QuestionStatus.PENDING)
+        .select_related("ticket", "answered_by_user")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def tickets_for(*, organization: Organization, status: str = "", priority: str = ""):
+    tickets = Ticket.objects.filter(organization=organization).annotate(
+        open_questions=Count("questions", filter=Q(questions__status=QuestionStatus.PENDING))
+    )
+    if status:
+        tickets = tickets.filter(status=status)
+    if priority:
+        tickets = tickets.filter(priority=priority)
+    return tickets.order_by("-created_at")

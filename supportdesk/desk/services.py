@@ -6,7 +6,9 @@ Keyword-only and typed; views, API endpoints, tools, tasks and commands call the
 import hashlib
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from supportdesk import durable
@@ -21,6 +23,7 @@ from supportdesk.desk.models import (
     TicketStatus,
 )
 from supportdesk.durable.models import Run
+from supportdesk.inbox import live, notifications
 
 TICKET_CREATED = "app/support.ticket.created"
 TICKET_CLOSED = "app/support.ticket.closed"
@@ -77,6 +80,7 @@ def ticket_reply(*, ticket_id: int, run_id, agent: str, body: str) -> Reply:
             )
     except IntegrityError:
         return Reply.objects.get(idempotency_key=key)
+    live.ticket_changed(ticket_id)
     return reply
 
 
@@ -93,6 +97,7 @@ def ticket_store_result(*, ticket_id: int, resolution: str) -> Ticket:
     ticket.resolution = resolution
     ticket.updated_at = timezone.now()
     ticket.save(update_fields=["status", "resolution", "updated_at"])
+    live.ticket_changed(ticket.pk)
     return ticket
 
 
@@ -101,9 +106,8 @@ def ticket_close(*, ticket: Ticket) -> Ticket:
     with transaction.atomic():
         now = timezone.now()
         Ticket.objects.filter(pk=ticket.pk).update(status=TicketStatus.CLOSED, updated_at=now)
-        Question.objects.filter(ticket=ticket, status=QuestionStatus.PENDING).update(
-            status=QuestionStatus.CANCELLED
-        )
+        _questions_cancel(Question.objects.filter(ticket=ticket, status=QuestionStatus.PENDING))
+        live.ticket_changed(ticket.pk)
         durable.send_events({"name": TICKET_CLOSED, "data": {"ticketId": ticket.pk}})
     ticket.refresh_from_db()
     return ticket
@@ -120,7 +124,7 @@ def question_open(
     expires_at: datetime,
 ) -> Question:
     """Called by `ask_developer` inside the transaction that registers its wait."""
-    return Question.objects.create(
+    question = Question.objects.create(
         id=question_id,
         ticket_id=ticket_id,
         run_id=run_id,
@@ -129,9 +133,15 @@ def question_open(
         context=_clean_text(context, field="context", required=False),
         expires_at=expires_at,
     )
+    live.question_changed(question.pk)
+    live.ticket_changed(ticket_id)
+    notifications.question_notify_later(question.pk, "opened")
+    return question
 
 
-def question_answer(*, question: Question, answered_by: str, answer: str) -> Question:
+def question_answer(
+    *, question: Question, answered_by: str, answer: str, user: User | None = None
+) -> Question:
     """Answer a pending question, once, and emit the response event that resumes its run.
 
     A second answer is refused with who answered and when; nothing is overwritten.
@@ -143,7 +153,7 @@ def question_answer(*, question: Question, answered_by: str, answer: str) -> Que
         won = Question.objects.filter(
             pk=question.pk, status=QuestionStatus.PENDING, expires_at__gt=now
         ).update(status=QuestionStatus.ANSWERED, answer=answer, answered_by=answered_by,
-                 answered_at=now)  # fmt: skip
+                 answered_by_user=user, answered_at=now)  # fmt: skip
         question.refresh_from_db()
         if not won:
             raise Conflict(question_closed_message(question))
@@ -160,7 +170,42 @@ def question_answer(*, question: Question, answered_by: str, answer: str) -> Que
                 },
             }
         )
+        live.question_changed(question.pk)
     return question
+
+
+def question_claim(*, question: Question, user: User) -> Question:
+    """Claim a pending question, so other reviewers see someone is on it."""
+    with transaction.atomic():
+        claimed = Question.objects.filter(
+            Q(claimed_by__isnull=True) | Q(claimed_by=user),
+            pk=question.pk, status=QuestionStatus.PENDING,
+        ).update(claimed_by=user, claimed_at=timezone.now())  # fmt: skip
+        question.refresh_from_db()
+        if not claimed:
+            if question.status != QuestionStatus.PENDING:
+                raise Conflict(question_closed_message(question))
+            raise Conflict(f"already claimed by {user_display_name(question.claimed_by)}")
+        live.question_changed(question.pk)
+    return question
+
+
+def question_release(*, question: Question, user: User) -> Question:
+    with transaction.atomic():
+        released = Question.objects.filter(pk=question.pk, claimed_by=user).update(
+            claimed_by=None, claimed_at=None
+        )
+        question.refresh_from_db()
+        if not released:
+            raise Conflict("you have not claimed this question")
+        live.question_changed(question.pk)
+    return question
+
+
+def user_display_name(user: User | None) -> str:
+    if user is None:
+        return "nobody"
+    return user.get_full_name() or user.get_username()
 
 
 def question_closed_message(question: Question) -> str:
@@ -176,14 +221,24 @@ def question_closed_message(question: Question) -> str:
 
 def question_expire(*, question_id) -> bool:
     """The agent's wait timed out: the question can no longer be answered."""
-    return bool(
-        Question.objects.filter(pk=question_id, status=QuestionStatus.PENDING).update(
+    with transaction.atomic():
+        expired = Question.objects.filter(pk=question_id, status=QuestionStatus.PENDING).update(
             status=QuestionStatus.EXPIRED
         )
-    )
+        if expired:
+            live.question_changed(question_id)
+            notifications.question_notify_later(question_id, "expired")
+    return bool(expired)
 
 
 def questions_cancel_for_run(run_id) -> None:
-    Question.objects.filter(run_id=run_id, status=QuestionStatus.PENDING).update(
+    _questions_cancel(Question.objects.filter(run_id=run_id, status=QuestionStatus.PENDING))
+
+
+def _questions_cancel(pending) -> None:
+    ids = list(pending.values_list("pk", flat=True))
+    Question.objects.filter(pk__in=ids, status=QuestionStatus.PENDING).update(
         status=QuestionStatus.CANCELLED
     )
+    for question_id in ids:
+        live.question_changed(question_id)

@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from agents.step import dumps, parse_duration
-from supportdesk.durable import dispatch, registry
+from supportdesk.durable import dispatch, observers, registry
 from supportdesk.durable.errors import (
     Interrupt,
     LeaseLost,
@@ -230,6 +230,7 @@ class StepApi:
                     status=StepStatus.COMPLETED, output=output, attempts=attempt,
                     started_at=started, ended_at=now, error="",
                 )  # fmt: skip
+            observers.run_changed(self.run_id, progress=True)
 
     def _step_failed(self, key, position, stored, kind, attempt, exc, started) -> None:
         message = f"{type(exc).__name__}: {exc}"

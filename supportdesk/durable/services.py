@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from supportdesk.durable import dispatch, registry
+from supportdesk.durable import dispatch, observers, registry
 from supportdesk.durable.models import (
     TERMINAL_STATUSES,
     Event,
@@ -32,6 +32,7 @@ def run_transition(run_id, status: str, reason: str = "", *, at=None) -> None:
     RunTransition.objects.create(
         run_id=run_id, status=status, reason=reason, at=at or timezone.now()
     )
+    observers.run_changed(run_id)
 
 
 def _requeue_waiting_run(run_id, reason: str) -> None:

@@ -32,6 +32,21 @@ class TimelineEntry:
     is_error: bool = False
     resolution: str = ""
 
+    @property
+    def actor(self) -> str:
+        """Who acted, for `<agent>.infer`, `<router>.route` and `<agent>.tool.<name>` steps."""
+        if self.kind in ("infer", "tool"):
+            return self.key.split(".", 1)[0]
+        return ""
+
+    @property
+    def tool_name(self) -> str:
+        return self.key.split(".tool.", 1)[1].split(":")[0] if ".tool." in self.key else ""
+
+    @property
+    def is_routing(self) -> bool:
+        return ".route" in self.key
+
 
 def run_timeline(run: Run) -> list[TimelineEntry]:
     waits = {w.step_key: w for w in Wait.objects.filter(run=run, kind="step").select_related(

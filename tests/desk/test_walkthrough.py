@@ -3,68 +3,19 @@ other processes. Once on the offline demo model, once on Claude's API (a fake Me
 127.0.0.1 through the real SDK) — where the fake server never sees a request twice."""
 
 import re
-import socket
-import subprocess
-import sys
 
 import pytest
 
 from supportdesk.desk.demo_model import demo_blocks
 from supportdesk.desk.models import Ticket
 from supportdesk.durable.models import Run, RunStatus
-from tests.conftest import ROOT, wait_until, worker_environment
+from tests.conftest import LiveApp, wait_until
 from tests.fakes.anthropic_server import FakeAnthropicServer, message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.slow]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class App:
-    """`manage.py serve` in its own process, and the CLI run against the same database."""
-
-    def __init__(self, env: dict):
-        self.env = worker_environment({"EMBEDDED_WORKER": "1", **env})
-        self.port = free_port()
-        self.server = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--port", str(self.port)],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        wait_until(self._listening)
-
-    def _listening(self) -> bool:
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", self.port)) == 0
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-
-    def stop(self) -> None:
-        self.server.terminate()
-        self.server.wait(timeout=10)
-
-
-@pytest.fixture
-def serve(organization):
-    apps: list[App] = []
-
-    def start(env: dict | None = None) -> App:
-        apps.append(App(env or {}))
-        return apps[-1]
-
-    yield start
-    for app in apps:
-        app.stop()
-
-
-def walkthrough(app: App) -> Run:
+def walkthrough(app: LiveApp) -> Run:
     created = app.cli(
         *("ticket", "create", "--title", "App crashes on launch", "--priority", "critical"),
         *("--body", "Since this morning the iOS app crashes."),
@@ -94,6 +45,11 @@ def walkthrough(app: App) -> Run:
     again = app.cli("question", "answer", question_id, "again")
     assert again.returncode == 1 and "already answered by" in again.stderr
     return Run.objects.get(pk=run_id)
+
+
+@pytest.fixture
+def serve(organization, live_app):
+    return live_app
 
 
 def test_walkthrough_on_the_offline_demo_model(serve):

@@ -1,0 +1,108 @@
+"""The live layer: reviewers' WebSockets. On every (re)connect the full current list; afterwards
+changes as HTML fragments swapped by htmx's ws extension (the page's own partials)."""
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.template.loader import render_to_string
+
+from supportdesk.desk import selectors
+from supportdesk.desk.errors import NotFound
+from supportdesk.inbox import live
+from supportdesk.inbox.filters import InboxFilters
+
+
+class InboxConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        reviewer = await database_sync_to_async(selectors.reviewer_for)(self.scope["user"])
+        if reviewer is None:
+            await self.close()  # before accept: the handshake is refused (403)
+            return
+        self.user_id = self.scope["user"].pk
+        self.filters = InboxFilters.from_query_string(self.scope.get("query_string", b""))
+        self.group = live.inbox_group(reviewer.organization_id)
+        # Join before rendering the list: a change committed in between is pushed, not lost.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        html, shown = await database_sync_to_async(self._full_list)(reviewer)
+        self.shown = shown
+        await self.send(text_data=html)
+
+    def _full_list(self, reviewer) -> tuple[str, set[str]]:
+        questions = list(
+            self.filters.apply(
+                selectors.questions_pending(organization=reviewer.organization),
+                user_id=self.user_id,
+            ).select_related("claimed_by")
+        )
+        html = render_to_string("inbox/inbox.html#question-list", {"questions": questions,
+                                                                   "oob": True})  # fmt: skip
+        return html, {str(q.pk) for q in questions}
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        """The inbox sends nothing over the socket; anything received is ignored."""
+
+    async def question_changed(self, event: dict) -> None:
+        question_id = event["question_id"]
+        wanted = event["pending"] and self.filters.accepts(
+            priority=event["priority"], claimed_by_id=event["claimed_by_id"], user_id=self.user_id
+        )
+        if wanted and question_id in self.shown:
+            html = event["card"]  # carries hx-swap-oob="true": replaces the card in place
+        elif wanted:
+            self.shown.add(question_id)
+            html = f'<div hx-swap-oob="afterbegin:#question-list">{event["card"]}</div>'
+        elif question_id in self.shown:
+            self.shown.discard(question_id)
+            html = f'<div id="question-{question_id}" hx-swap-oob="delete"></div>'
+        else:
+            return
+        await self.send(text_data=html)
+
+
+class TicketConsumer(AsyncWebsocketConsumer):
+    """A ticket page: its replies, questions and run timelines, re-rendered as the runs progress."""
+
+    async def connect(self) -> None:
+        ticket_id = self.scope["url_route"]["kwargs"]["ticket_id"]
+        self.ticket = await database_sync_to_async(self._ticket)(ticket_id)
+        if self.ticket is None:
+            await self.close()
+            return
+        run_ids = await database_sync_to_async(
+            lambda: list(self.ticket.runs.values_list("pk", flat=True))
+        )()
+        self.groups_joined = [live.ticket_group(self.ticket.pk), *map(live.run_group, run_ids)]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        await self.ticket_changed({})
+
+    def _ticket(self, ticket_id):
+        reviewer = selectors.reviewer_for(self.scope["user"])
+        if reviewer is None:
+            return None
+        try:
+            return selectors.ticket_get(ticket_id, organization=reviewer.organization)
+        except NotFound:
+            return None
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        """Nothing to receive."""
+
+    async def ticket_changed(self, event: dict) -> None:
+        await self.send(text_data=await database_sync_to_async(self._render)())
+
+    def _render(self) -> str:
+        from supportdesk.inbox.views import ticket_context
+
+        self.ticket.refresh_from_db()
+        return render_to_string("inbox/ticket.html#live", {**ticket_context(self.ticket),
+                                                           "oob": True})  # fmt: skip

@@ -1,0 +1,90 @@
+"""Telling reviewers about new and expired questions: email, and Slack when configured.
+
+Sent by a Huey task after commit; every channel's failure is logged and swallowed, so a broken
+mail server or webhook never breaks a run.
+"""
+
+import json
+import logging
+import urllib.request
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+
+logger = logging.getLogger(__name__)
+
+SLACK_TIMEOUT_SECONDS = 5
+
+
+def question_notify_later(question_id, kind: str) -> None:
+    def enqueue() -> None:
+        from supportdesk.inbox.tasks import notify_question_task
+
+        try:
+            notify_question_task(str(question_id), kind)
+        except Exception:
+            logger.warning("could not enqueue the %s notification of %s", kind, question_id,
+                           exc_info=True)  # fmt: skip
+
+    transaction.on_commit(enqueue)
+
+
+def question_notify(question_id, kind: str) -> dict[str, bool]:
+    """Send the `opened` or `expired` notification of a question; returns what was sent."""
+    from supportdesk.desk.models import Question
+
+    question = Question.objects.select_related("ticket__organization").get(pk=question_id)
+    organization = question.ticket.organization
+    context = {"question": question, "ticket": question.ticket, "kind": kind,
+               "url": f"{settings.SITE_URL}/questions/{question.pk}/"}  # fmt: skip
+    sent = {"email": False, "slack": False}
+    recipients = list(
+        organization.reviewers.exclude(user__email="").values_list("user__email", flat=True)
+    )
+    if recipients:
+        try:
+            subject = render_to_string("inbox/email/question_subject.txt", context).strip()
+            body = render_to_string("inbox/email/question_body.txt", context)
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+            sent["email"] = True
+        except Exception:
+            logger.warning("emailing reviewers about question %s failed", question_id,
+                           exc_info=True)  # fmt: skip
+    if organization.slack_webhook_url:
+        try:
+            post_to_slack(organization.slack_webhook_url, slack_text(context))
+            sent["slack"] = True
+        except Exception:
+            logger.warning("posting question %s to Slack failed", question_id, exc_info=True)
+    return sent
+
+
+def slack_escape(text: str) -> str:
+    """Slack's own escaping: &, < and > are control characters of its message format."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_text(context: dict) -> str:
+    question, ticket = context["question"], context["ticket"]
+    if context["kind"] == "expired":
+        head = f"Question on ticket #{ticket.pk} expired unanswered"
+    else:
+        head = f"{slack_escape(question.agent)} asks about ticket #{ticket.pk} ({ticket.priority})"
+    return (
+        f"*{head}*: {slack_escape(ticket.title)}\n>{slack_escape(question.question)}\n"
+        f"<{context['url']}|Open the question>"
+    )
+
+
+def post_to_slack(webhook_url: str, text: str) -> None:
+    if not webhook_url.startswith(("https://", "http://")):
+        raise ValueError("the Slack webhook URL must be http(s)")
+    request = urllib.request.Request(
+        webhook_url, data=json.dumps({"text": text}).encode(),
+        headers={"Content-Type": "application/json"}, method="POST",
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=SLACK_TIMEOUT_SECONDS) as response:
+        if response.status >= 300:
+            raise RuntimeError(f"Slack answered {response.status}")

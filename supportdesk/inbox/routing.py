@@ -1,0 +1,8 @@
+from django.urls import path
+
+from supportdesk.inbox import consumers
+
+websocket_urlpatterns = [
+    path("ws/inbox/", consumers.InboxConsumer.as_asgi()),
+    path("ws/tickets/<int:ticket_id>/", consumers.TicketConsumer.as_asgi()),
+]

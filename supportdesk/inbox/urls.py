@@ -1,0 +1,15 @@
+from django.urls import path
+
+from supportdesk.inbox import views
+
+app_name = "inbox"
+urlpatterns = [
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/history/", views.history, name="history"),
+    path("questions/<uuid:question_id>/", views.question_detail, name="question"),
+    path("questions/<uuid:question_id>/answer", views.question_answer, name="answer"),
+    path("questions/<uuid:question_id>/claim", views.question_claim, name="claim"),
+    path("questions/<uuid:question_id>/release", views.question_release, name="release"),
+    path("tickets/", views.ticket_list, name="tickets"),
+    path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
+]

@@ -1,0 +1,149 @@
+"""Reviewer pages: thin views over desk selectors and services. Every page needs a reviewer."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRefresh
+
+from supportdesk.desk import selectors, services
+from supportdesk.desk.errors import DeskError, NotFound
+from supportdesk.desk.models import Priority, TicketStatus
+from supportdesk.durable.timeline import run_timeline
+from supportdesk.inbox.filters import InboxFilters
+
+
+def reviewer_required(view):
+    """Signed in (else to the login page) and a reviewer of an organization (else 403)."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        request.reviewer = selectors.reviewer_for(request.user)
+        if request.reviewer is None:
+            return render(request, "inbox/not_a_reviewer.html", status=403)
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.message) from None
+
+    return wrapped
+
+
+@require_GET
+@reviewer_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    filters = InboxFilters.from_params(request.GET)
+    questions = filters.apply(
+        selectors.questions_pending(organization=request.reviewer.organization),
+        user_id=request.user.pk,
+    ).select_related("claimed_by")
+    return render(request, "inbox/inbox.html", {
+        "questions": questions, "filters": filters, "priorities": Priority.values,
+        "tab": "pending",
+    })  # fmt: skip
+
+
+@require_GET
+@reviewer_required
+def history(request: HttpRequest) -> HttpResponse:
+    questions = selectors.questions_answered_or_expired(organization=request.reviewer.organization)
+    return render(request, "inbox/history.html", {"questions": questions, "tab": "history"})
+
+
+@require_GET
+@reviewer_required
+def question_detail(request: HttpRequest, question_id) -> HttpResponse:
+    question = selectors.question_get(question_id, organization=request.reviewer.organization)
+    return _question_page(request, question)
+
+
+def _question_page(request, question, *, error: str = "", status: int = 200) -> HttpResponse:
+    return render(request, "inbox/question.html", {
+        "question": question, "ticket": question.ticket, "timeline": run_timeline(question.run),
+        "error": error, "now": timezone.now(),
+    }, status=status)  # fmt: skip
+
+
+@require_POST
+@reviewer_required
+def question_answer(request: HttpRequest, question_id) -> HttpResponse:
+    question = selectors.question_get(question_id, organization=request.reviewer.organization)
+    try:
+        services.question_answer(
+            question=question, answered_by=request.reviewer.display_name,
+            answer=request.POST.get("answer", ""), user=request.user,
+        )  # fmt: skip
+    except DeskError as exc:
+        status = 409 if exc.code == "conflict" else 400
+        return _question_page(request, question, error=exc.message, status=status)
+    messages.success(request, f"Answered. The run on ticket #{question.ticket_id} resumes.")
+    return redirect("inbox:inbox")
+
+
+@require_POST
+@reviewer_required
+def question_claim(request: HttpRequest, question_id) -> HttpResponse:
+    return _claim_or_release(request, question_id, services.question_claim)
+
+
+@require_POST
+@reviewer_required
+def question_release(request: HttpRequest, question_id) -> HttpResponse:
+    return _claim_or_release(request, question_id, services.question_release)
+
+
+def _claim_or_release(request, question_id, action) -> HttpResponse:
+    question = selectors.question_get(question_id, organization=request.reviewer.organization)
+    try:
+        action(question=question, user=request.user)
+    except DeskError as exc:
+        messages.error(request, exc.message)
+    if request.htmx:
+        return HttpResponseClientRefresh()
+    return redirect(_safe_next(request, default=f"/questions/{question.pk}/"))
+
+
+def _safe_next(request, *, default: str) -> str:
+    """Only a path on this site: an open redirect is a phishing tool."""
+    target = request.POST.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+@require_GET
+@reviewer_required
+def ticket_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    priority = request.GET.get("priority", "")
+    tickets = selectors.tickets_for(
+        organization=request.reviewer.organization,
+        status=status if status in TicketStatus.values else "",
+        priority=priority if priority in Priority.values else "",
+    )
+    return render(request, "inbox/tickets.html", {
+        "tickets": tickets, "status": status, "priority": priority,
+        "statuses": TicketStatus.choices, "priorities": Priority.values, "tab": "tickets",
+    })  # fmt: skip
+
+
+@require_GET
+@reviewer_required
+def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = selectors.ticket_get(ticket_id, organization=request.reviewer.organization)
+    template = "inbox/ticket.html#live" if request.htmx else "inbox/ticket.html"
+    return render(request, template, ticket_context(ticket))
+
+
+def ticket_context(ticket) -> dict:
+    runs = list(ticket.runs.order_by("created_at"))
+    return {
+        "ticket": ticket,
+        "replies": list(ticket.replies.all()),
+        "questions": list(ticket.questions.select_related("claimed_by").order_by("created_at")),
+        "runs": [(run, run_timeline(run)) for run in runs],
+        "tab": "tickets",
+    }

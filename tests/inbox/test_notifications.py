@@ -1,0 +1,92 @@
+"""New and expired questions notify reviewers by email and, when configured, Slack; a failing
+channel never breaks anything."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core import mail
+
+from supportdesk.inbox import notifications
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+class FakeSlack:
+    """A Slack incoming webhook on 127.0.0.1, recording what it is sent."""
+
+    def __init__(self, status: int = 200):
+        self.posts: list[dict] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers["Content-Length"])
+                fake.posts.append(json.loads(self.rfile.read(length)))
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/services/T0/B0/x"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def slack():
+    fake = FakeSlack()
+    yield fake
+    fake.close()
+
+
+def test_a_new_question_emails_reviewers_and_posts_to_slack(ann, bob, ask, organization, slack):
+    organization.slack_webhook_url = slack.url
+    organization.save(update_fields=["slack_webhook_url"])
+    question = ask(organization, title="Checkout crashes")
+    assert notifications.question_notify(question.pk, "opened") == {"email": True, "slack": True}
+    [email] = mail.outbox
+    assert sorted(email.to) == ["ann@example.com", "bob@example.com"]
+    assert "Technical Support asks about ticket" in email.subject
+    assert f"/questions/{question.pk}/" in email.body
+    [post] = slack.posts
+    assert "Checkout crashes" in post["text"]
+    assert f"/questions/{question.pk}/|Open the question>" in post["text"]
+
+
+def test_an_expired_question_is_reported_the_same_way(ann, ask, organization, slack):
+    organization.slack_webhook_url = slack.url
+    organization.save(update_fields=["slack_webhook_url"])
+    question = ask(organization)
+    notifications.question_notify(question.pk, "expired")
+    assert "expired" in mail.outbox[0].subject.lower()
+    assert "expired unanswered" in slack.posts[0]["text"]
+
+
+def test_a_failing_webhook_is_logged_and_swallowed(ann, ask, organization, caplog):
+    failing = FakeSlack(status=500)
+    try:
+        organization.slack_webhook_url = failing.url
+        organization.save(update_fields=["slack_webhook_url"])
+        question = ask(organization)
+        assert notifications.question_notify(question.pk, "opened") == {
+            "email": True, "slack": False,
+        }  # fmt: skip
+    finally:
+        failing.close()
+    assert "posting question" in caplog.text
+
+
+def test_an_unreachable_webhook_does_not_break_the_run(ann, ask, organization, drain):
+    organization.slack_webhook_url = "http://127.0.0.1:9/nothing-listens-here"
+    organization.save(update_fields=["slack_webhook_url"])
+    question = ask(organization)
+    assert notifications.question_notify(question.pk, "opened")["slack"] is False
+    assert question.run.status == "waiting"
