@@ -129,7 +129,7 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "supportdesk.inbox.layers.InProcessChannelLayer"}}
 
 # The in-process worker runs inside `manage.py serve` unless the deployment runs `run_huey`.
 EMBEDDED_WORKER = env_bool("EMBEDDED_WORKER", not REDIS_URL)

@@ -17,6 +17,7 @@ from agents.models import Model
 from agents.step import parse_duration
 from supportdesk.desk import selectors, services
 from supportdesk.desk.demo_model import DemoModel
+from supportdesk.inbox import live
 
 
 class TicketState(BaseModel):
@@ -104,6 +105,9 @@ def ask_developer(
     if response is None:
         step.run("ask_developer.expired", services.question_expire, question_id=question_id)
         return {"error": "No developer response provided"}
+    # The answer may have come from another process (the CLI, say); in the embedded mode only
+    # this process reaches the open inboxes, so it tells them too. A repeated push is harmless.
+    step.run("ask_developer.announced", live.publish_question, question_id)
     return {
         "developerResponse": response["data"]["answer"],
         "responseTime": response["data"]["timestamp"],

@@ -31,6 +31,11 @@ DEVELOPER_RESPONSE = "app/support.ticket.developer-response"
 MAX_TEXT = 20_000
 
 
+def organization_tenant(organization_id: int) -> str:
+    """The durable engine's tenant of an organization: its events touch only its runs."""
+    return str(organization_id)
+
+
 def _clean_text(value: str, *, field: str, required: bool, limit: int = MAX_TEXT) -> str:
     value = (value or "").strip()
     if required and not value:
@@ -58,7 +63,10 @@ def ticket_create(
         ticket = Ticket.objects.create(
             organization=organization, title=title, body=body, priority=priority, customer=customer
         )
-        [event_id] = durable.send_events({"name": TICKET_CREATED, "data": {"ticketId": ticket.pk}})
+        [event_id] = durable.send_events(
+            {"name": TICKET_CREATED, "data": {"ticketId": ticket.pk}},
+            tenant=organization_tenant(organization.pk),
+        )
         ticket.runs.add(*Run.objects.filter(event__event_id=event_id))
     return ticket
 
@@ -108,7 +116,10 @@ def ticket_close(*, ticket: Ticket) -> Ticket:
         Ticket.objects.filter(pk=ticket.pk).update(status=TicketStatus.CLOSED, updated_at=now)
         _questions_cancel(Question.objects.filter(ticket=ticket, status=QuestionStatus.PENDING))
         live.ticket_changed(ticket.pk)
-        durable.send_events({"name": TICKET_CLOSED, "data": {"ticketId": ticket.pk}})
+        durable.send_events(
+            {"name": TICKET_CLOSED, "data": {"ticketId": ticket.pk}},
+            tenant=organization_tenant(ticket.organization_id),
+        )
     ticket.refresh_from_db()
     return ticket
 
@@ -168,7 +179,8 @@ def question_answer(
                     "answeredBy": answered_by,
                     "timestamp": now.isoformat(),
                 },
-            }
+            },
+            tenant=organization_tenant(question.ticket.organization_id),
         )
         live.question_changed(question.pk)
     return question

@@ -7,9 +7,11 @@ from supportdesk.desk.errors import DeskError
 from supportdesk.desk.network import TicketState, build_support_network, model_config, model_for
 
 
-def load_ticket(ticket_id) -> dict:
+def load_ticket(ticket_id, tenant: str) -> dict:
     try:
         ticket = selectors.ticket_get(ticket_id)
+        if services.organization_tenant(ticket.organization_id) != tenant:
+            raise DeskError(f"no ticket with id {ticket_id} for this organization")
     except DeskError as exc:
         raise durable.NonRetriableError(f"Ticket not found: {exc.message}") from None
     services.ticket_start_work(ticket_id=ticket.pk)
@@ -39,7 +41,9 @@ def ticket_prompt(ticket: dict) -> str:
     on_cancel=services.questions_cancel_for_run,
 )
 def support_agent_workflow(ctx):
-    ticket = ctx.step.run("get_ticket_details", load_ticket, ctx.event["data"].get("ticketId"))
+    ticket = ctx.step.run(
+        "get_ticket_details", load_ticket, ctx.event["data"].get("ticketId"), ctx.tenant
+    )
     config = ctx.step.run("model_config", model_config)
     state = State[TicketState](
         data=TicketState(

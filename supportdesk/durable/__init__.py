@@ -8,10 +8,10 @@ from supportdesk.durable.errors import NonRetriableError, StepError
 from supportdesk.durable.registry import function
 
 
-def send_events(events: list[dict] | dict) -> list[str]:
+def send_events(events: list[dict] | dict, *, tenant: str = "") -> list[str]:
     from supportdesk.durable.events import events_send
 
-    return events_send(events)
+    return events_send(events, tenant=tenant)
 
 
 __all__ = ["NonRetriableError", "StepError", "function", "send_events"]

@@ -68,6 +68,7 @@ class Context:
     step: "StepApi"
     run_id: str
     attempt: int
+    tenant: str = ""
 
 
 class StepApi:
@@ -75,6 +76,7 @@ class StepApi:
 
     def __init__(self, *, run: Run, token: str, function: registry.DurableFunction, event: dict):
         self.run_id = run.pk
+        self.tenant = run.tenant
         self.token = token
         self.function = function
         self.event = event
@@ -97,7 +99,9 @@ class StepApi:
             # A deterministic id: if the worker dies after sending but before the checkpoint,
             # the step's second attempt sends the same ids and dedup drops them.
             event.setdefault("id", f"{self.run_id}:{key}:{index}")
-        return self._run_step(key, position, stored, "send", lambda: events_send(batch))
+        return self._run_step(
+            key, position, stored, "send", lambda: events_send(batch, tenant=self.tenant)
+        )
 
     def wait_for_event(
         self,
@@ -129,6 +133,7 @@ class StepApi:
             )  # fmt: skip
             wait = Wait.objects.create(
                 run_id=self.run_id,
+                tenant=self.tenant,
                 step_key=key,
                 event_name=event,
                 match_key=key_to_match,
@@ -348,7 +353,8 @@ def execute_run(run_id) -> str:
         missing = f"no durable function is registered with id {run.function_id!r}"
         return _finish(run, token, RunStatus.FAILED, error=missing)
     step = StepApi(run=run, token=token, function=function, event=run.event.as_dict())
-    ctx = Context(event=run.event.as_dict(), step=step, run_id=str(run.pk), attempt=run.attempt)
+    ctx = Context(event=run.event.as_dict(), step=step, run_id=str(run.pk), attempt=run.attempt,
+                  tenant=run.tenant)  # fmt: skip
     with LeaseKeeper(run.pk, token):
         try:
             output = to_json(function(ctx))

@@ -61,10 +61,11 @@ def validate_events(raw: list[dict] | dict) -> list[EventIn]:
     return validated
 
 
-def events_send(raw: list[dict] | dict) -> list[str]:
+def events_send(raw: list[dict] | dict, *, tenant: str = "") -> list[str]:
     """Store events (an id seen before is accepted and ignored) and start the runs they trigger.
 
-    Returns the events' ids, generated where the sender gave none.
+    Returns the events' ids, generated where the sender gave none. Events of a `tenant` start
+    runs of that tenant and resolve only that tenant's waits.
     """
     events = validate_events(raw)
     ids, new_events = [], []
@@ -72,7 +73,7 @@ def events_send(raw: list[dict] | dict) -> list[str]:
         for event_in in events:
             event_id = event_in.id or uuid.uuid4().hex
             ids.append(event_id)
-            event = _store_event(event_in, event_id)
+            event = _store_event(event_in, event_id, tenant)
             if event is not None:
                 new_events.append(event)
                 _start_runs(event)
@@ -82,9 +83,10 @@ def events_send(raw: list[dict] | dict) -> list[str]:
     return ids
 
 
-def _store_event(event_in: EventIn, event_id: str) -> Event | None:
+def _store_event(event_in: EventIn, event_id: str, tenant: str) -> Event | None:
     event = Event(
         event_id=event_id,
+        tenant=tenant,
         name=event_in.name,
         data=event_in.data,
         ts=event_in.ts if event_in.ts is not None else int(time.time() * 1000),
@@ -99,7 +101,7 @@ def _store_event(event_in: EventIn, event_id: str) -> Event | None:
 
 def _start_runs(event: Event) -> None:
     for function in registry.functions_triggered_by(event.name):
-        run = Run.objects.create(function_id=function.id, event=event)
+        run = Run.objects.create(function_id=function.id, event=event, tenant=event.tenant)
         run_transition(run.pk, RunStatus.QUEUED, f"triggered by {event.name}")
         for cancel in function.cancel_on:
             clauses, key = compile_conditions(
@@ -107,6 +109,7 @@ def _start_runs(event: Event) -> None:
             )
             Wait.objects.create(
                 run=run,
+                tenant=event.tenant,
                 kind=WaitKind.CANCEL,
                 event_name=cancel.event,
                 match_key=key,
@@ -120,12 +123,11 @@ def events_process(event_pks: list[int]) -> None:
     """Resolve the waits and apply the cancellations these committed events match."""
     for event in Event.objects.filter(pk__in=event_pks, processed_at__isnull=True):
         event_dict = event.as_dict()
-        candidates = Wait.objects.filter(
-            status=WaitStatus.PENDING,
-            event_name=event.name,
-            match_key__in=event_match_keys(event_dict),
-        ) | Wait.objects.filter(
-            status=WaitStatus.PENDING, event_name=event.name, match_key__isnull=True
+        pending = Wait.objects.filter(
+            status=WaitStatus.PENDING, tenant=event.tenant, event_name=event.name
+        )
+        candidates = pending.filter(match_key__in=event_match_keys(event_dict)) | pending.filter(
+            match_key__isnull=True
         )
         for wait in candidates.order_by("pk"):
             if not evaluate(wait.conditions, event_dict):

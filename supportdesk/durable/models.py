@@ -11,6 +11,9 @@ class Event(models.Model):
     """An event as Inngest shapes it; `event_id` is the dedup key."""
 
     event_id = models.CharField(max_length=255, unique=True)
+    # Who sent it (an organization, for the desk). An event starts and resolves only its own
+    # tenant's runs, so one tenant can never answer another's waits.
+    tenant = models.CharField(max_length=64, blank=True, default="")
     name = models.CharField(max_length=255, db_index=True)
     data = models.JSONField(default=dict)
     ts = models.BigIntegerField(help_text="Epoch milliseconds, as sent or when received.")
@@ -54,6 +57,7 @@ class Run(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     function_id = models.CharField(max_length=200, db_index=True)
     event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="runs")
+    tenant = models.CharField(max_length=64, blank=True, default="", db_index=True)
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     attempt = models.PositiveIntegerField(default=0, help_text="Retries of code outside steps.")
     output = models.JSONField(null=True, blank=True)
@@ -152,6 +156,7 @@ class Wait(models.Model):
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="waits")
     kind = models.CharField(max_length=8, choices=WaitKind.choices, default=WaitKind.STEP)
+    tenant = models.CharField(max_length=64, blank=True, default="")
     step_key = models.CharField(max_length=255, blank=True)
     event_name = models.CharField(max_length=255)
     # "path=<canonical json>" of one equality the incoming event must satisfy: the index that
@@ -171,7 +176,7 @@ class Wait(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(
-                fields=["event_name", "match_key"],
+                fields=["tenant", "event_name", "match_key"],
                 name="wait_pending_match",
                 condition=Q(status="pending"),
             ),

@@ -151,3 +151,23 @@ def waits_expire_due(now=None) -> int:
         status=WaitStatus.PENDING, kind=WaitKind.STEP, expires_at__lte=now
     ).values_list("pk", flat=True)
     return sum(wait_expire(wait_id) for wait_id in due)
+
+
+def run_retry(run_id, *, reason: str = "retried") -> bool:
+    """Run a failed run again from its failed step: completed steps stay memoized, the failed
+    step (and anything after it) is forgotten and runs afresh. False if the run had not failed."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Run.objects.filter(pk=run_id, status=RunStatus.FAILED).update(
+            status=RunStatus.QUEUED, error="", ended_at=None, attempt=0, updated_at=now,
+            output=None,
+        )  # fmt: skip
+        if not updated:
+            return False
+        failed = Step.objects.filter(run_id=run_id).exclude(status=StepStatus.COMPLETED)
+        first_failed = failed.order_by("position").values_list("position", flat=True).first()
+        if first_failed is not None:
+            Step.objects.filter(run_id=run_id, position__gte=first_failed).delete()
+        run_transition(run_id, RunStatus.QUEUED, reason, at=now)
+        dispatch.enqueue_run(run_id)
+    return True

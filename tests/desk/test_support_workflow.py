@@ -13,7 +13,7 @@ from supportdesk.desk.models import Question, QuestionStatus, TicketStatus
 from supportdesk.durable.models import Event, Run, RunStatus
 from supportdesk.durable.sweeper import sweep
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def critical_ticket(organization, title="The app crashes on launch"):
@@ -122,7 +122,8 @@ def test_two_open_questions_on_one_ticket_are_answered_independently(organizatio
     ticket = critical_ticket(organization)
     # The same ticket worked by a second run (re-sent event): two questions open on one ticket.
     [again] = durable.send_events(
-        {"name": services.TICKET_CREATED, "data": {"ticketId": ticket.pk}}
+        {"name": services.TICKET_CREATED, "data": {"ticketId": ticket.pk}},
+        tenant=services.organization_tenant(organization.pk),
     )
     ticket.runs.add(Run.objects.get(event__event_id=again))
     drain()
@@ -161,3 +162,27 @@ def test_a_blank_answer_is_refused(organization, drain):
     with pytest.raises(DeskError, match="answer must not be blank"):
         services.question_answer(question=question, answered_by="ann", answer="   ")
     assert Question.objects.get().status == QuestionStatus.PENDING
+
+
+def test_another_tenants_events_neither_start_its_ticket_nor_answer_its_questions(
+    organization, drain
+):
+    from supportdesk.desk.demo_data import demo_seed
+
+    other = demo_seed(slug="globex", name="Globex")
+    ticket = critical_ticket(organization)
+    drain()
+    question = ticket.questions.get()
+    foreign = services.organization_tenant(other.pk)
+    durable.send_events(
+        [
+            {"name": services.TICKET_CREATED, "data": {"ticketId": ticket.pk}},
+            {"name": services.DEVELOPER_RESPONSE, "data": {"ticketId": ticket.pk,
+             "questionId": str(question.pk), "answer": "forged", "timestamp": "now"}},
+        ],
+        tenant=foreign,
+    )  # fmt: skip
+    drain()
+    hijack = Run.objects.get(tenant=foreign)
+    assert hijack.status == RunStatus.FAILED and "for this organization" in hijack.error
+    assert ticket.runs.get().status == RunStatus.WAITING  # the forged answer matched nothing

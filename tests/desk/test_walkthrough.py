@@ -12,7 +12,7 @@ from supportdesk.durable.models import Run, RunStatus
 from tests.conftest import LiveApp, wait_until
 from tests.fakes.anthropic_server import FakeAnthropicServer, message
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def walkthrough(app: LiveApp) -> Run:

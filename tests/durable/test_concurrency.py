@@ -13,7 +13,7 @@ from supportdesk.durable.models import Event, Run, RunStatus, Step, Wait, WaitKi
 from supportdesk.durable.services import wait_expire
 from supportdesk.durable.sweeper import sweep
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def in_threads(*targets: Callable[[], None]) -> None:

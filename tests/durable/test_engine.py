@@ -20,7 +20,7 @@ from supportdesk.durable.sweeper import sweep
 from tests.durable import workflows
 from tests.durable.workflows import side_effects
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def start(name: str, data: dict, event_id: str | None = None) -> Run:
@@ -268,3 +268,40 @@ def test_invalid_events_are_refused_with_a_message_and_nothing_is_stored():
     with pytest.raises(ValueError, match="data: Input should be a valid dictionary"):
         durable.send_events({"name": "x", "data": [1, 2]})
     assert Event.objects.count() == 0
+
+
+def test_a_failed_run_is_retried_from_its_failed_step(drain, side_effect_log):
+    from supportdesk.durable.services import run_retry
+
+    run = start("test/flaky", {"fail_times": 4})
+    deadline = time.monotonic() + 10
+    while not Run.objects.get(pk=run.pk).is_terminal and time.monotonic() < deadline:
+        drain()
+        time.sleep(0.02)
+    assert Run.objects.get(pk=run.pk).status == RunStatus.FAILED
+    assert run_retry(run.pk, reason="retried by ann")
+    assert not run_retry(run.pk)  # only a failed run can be retried
+    deadline = time.monotonic() + 10
+    while not Run.objects.get(pk=run.pk).is_terminal and time.monotonic() < deadline:
+        drain()
+        time.sleep(0.02)
+    run.refresh_from_db()
+    # The step fails its first four attempts: three before the retry, one after, then succeeds.
+    assert run.status == RunStatus.COMPLETED
+    assert run.output == {"succeeded_on": 5}
+    assert run.transitions.filter(reason="retried by ann").exists()
+
+
+def test_retry_keeps_completed_steps_memoized(drain, side_effect_log):
+    from supportdesk.durable.services import run_retry
+
+    run = start("test/wait", {"ticketId": 77})
+    drain()
+    # Fail it by force after its first step completed, as a crash outside steps would.
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error="boom")
+    Step.objects.filter(run=run, key="answer").update(status=StepStatus.FAILED)
+    assert run_retry(run.pk)
+    drain()
+    run.refresh_from_db()
+    assert run.status == RunStatus.WAITING
+    assert side_effects(side_effect_log) == [f"{run.pk} before"]  # "before" did not run again

@@ -12,7 +12,7 @@ from tests.conftest import wait_until
 from tests.durable.workflows import side_effects
 from tests.fakes.anthropic_server import FakeAnthropicServer, message, text_block, tool_use_block
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def tool_results(body: dict) -> list[dict]:

@@ -9,7 +9,7 @@ from supportdesk.durable.models import Run, RunStatus
 from tests.conftest import wait_until
 from tests.durable.workflows import side_effects
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def run_of(event_id: str) -> Run:

@@ -1,0 +1,140 @@
+"""Reviewers in a real browser (Playwright driving Debian's chromium) against the app served by
+`manage.py serve` with its embedded worker: questions arrive and leave live, across reviewers."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from supportdesk.desk import services
+from supportdesk.desk.models import Question
+from supportdesk.durable.models import RunStatus
+from tests.conftest import ROOT, wait_until
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
+# Playwright's sync API runs an event loop in this thread; the ORM calls here are plain sync code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def app(live_app, organization):
+    return live_app({"ANTHROPIC_API_KEY": ""})
+
+
+def open_inbox(browser, app, user, path="/inbox/"):
+    """A signed-in reviewer's inbox, its WebSocket open."""
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                          "url": app.url}])  # fmt: skip
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(app.url + path)
+    page.wait_for_selector("#live-status.on")
+    return page
+
+
+def card(page, question):
+    return page.locator(f"#question-{question.pk}")
+
+
+def test_two_reviewers_see_a_question_arrive_and_leave_live(browser, app, organization, ann,
+                                                            bob, carol):  # fmt: skip
+    ann_page = open_inbox(browser, app, ann)
+    bob_page = open_inbox(browser, app, bob)
+    carol_page = open_inbox(browser, app, carol)
+
+    ticket = services.ticket_create(
+        organization=organization, title="Checkout crashes on submit",
+        body="Since 2.4.1 the checkout page crashes when I press Pay.", priority="critical",
+        customer="dana@example.com",
+    )  # fmt: skip
+    question = wait_until(lambda: Question.objects.filter(ticket=ticket).first())
+    for page in (ann_page, bob_page):  # no reload: pushed over the WebSocket
+        playwright_api.expect(card(page, question)).to_contain_text("Checkout crashes on submit")
+        playwright_api.expect(card(page, question)).to_contain_text("Technical Support")
+    playwright_api.expect(ann_page.locator(".countdown").first).to_contain_text("left")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    ann_page.screenshot(path=SCREENSHOTS / "inbox.png", full_page=True)
+
+    card(ann_page, question).get_by_role("link", name="Answer").click()
+    ann_page.wait_for_url(re.compile(r"/questions/"))
+    playwright_api.expect(ann_page.locator(".conversation")).to_contain_text("dana@example.com")
+    ann_page.fill("#answer", "Known bug in 2.4.1's payment form; 2.4.2 ships tonight.")
+    ann_page.get_by_role("button", name="Send answer and resume the run").click()
+    ann_page.wait_for_url(re.compile(r"/inbox/$"))
+
+    for page in (ann_page, bob_page):
+        playwright_api.expect(card(page, question)).to_have_count(0)
+    run = ticket.runs.get()
+    wait_until(lambda: run.__class__.objects.get(pk=run.pk).status == RunStatus.COMPLETED)
+
+    ann_page.goto(f"{app.url}/tickets/{ticket.pk}/")
+    playwright_api.expect(ann_page.locator(".reply")).to_contain_text("2.4.2 ships tonight")
+    playwright_api.expect(ann_page.locator(".timeline").first).to_contain_text("developer.response")
+    ann_page.screenshot(path=SCREENSHOTS / "ticket.png", full_page=True)
+
+    # The other organization's reviewer never saw it.
+    assert card(carol_page, question).count() == 0
+    assert "Checkout crashes" not in carol_page.content()
+
+
+def test_an_inbox_whose_websocket_was_cut_converges_on_reconnect(browser, app, organization, ann,
+                                                                  drain):  # fmt: skip
+    answered_later = services.ticket_create(organization=organization, title="Old crash",
+                                            priority="critical")  # fmt: skip
+    old = wait_until(lambda: Question.objects.filter(ticket=answered_later).first())
+
+    page_state = {"cut": False, "routes": []}
+    client = Client()
+    client.force_login(ann)
+    context = browser.new_context()
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                          "url": app.url}])  # fmt: skip
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+
+    def relay(ws):
+        server = ws.connect_to_server()
+        page_state["routes"].append(ws)
+        server.on_message(lambda message: None if page_state["cut"] else ws.send(message))
+
+    page.route_web_socket(re.compile(r"/ws/inbox/"), relay)
+    page.goto(app.url + "/inbox/")
+    playwright_api.expect(card(page, old)).to_have_count(1)
+
+    page_state["cut"] = True  # pushes are lost from here on
+    services.question_answer(question=old, answered_by="Bob", answer="done")
+    fresh_ticket = services.ticket_create(organization=organization, title="New crash",
+                                          priority="critical")  # fmt: skip
+    fresh = wait_until(lambda: Question.objects.filter(ticket=fresh_ticket).first())
+    page.wait_for_timeout(500)
+    assert card(page, old).count() == 1 and card(page, fresh).count() == 0  # stale while cut
+
+    page_state["cut"] = False
+    page_state["routes"][-1].close(code=1012, reason="service restart")  # the socket drops
+    playwright_api.expect(card(page, fresh)).to_have_count(1)
+    playwright_api.expect(card(page, old)).to_have_count(0)
+    assert len(page_state["routes"]) == 2  # it reconnected
