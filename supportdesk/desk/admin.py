@@ -1,8 +1,20 @@
 """The desk in Django admin: tickets with their replies and questions, and the knowledge base."""
 
+from django import forms
 from django.contrib import admin
 
-from supportdesk.desk.models import Article, Organization, Question, ReleaseNote, Reply, Ticket
+from supportdesk.desk.models import (
+    AgentConfig,
+    Article,
+    NetworkConfig,
+    Organization,
+    Question,
+    ReleaseNote,
+    Reply,
+    Reviewer,
+    Ticket,
+)
+from supportdesk.desk.tools import TOOLS
 
 
 class ReplyInline(admin.TabularInline):
@@ -25,6 +37,12 @@ class QuestionInline(admin.TabularInline):
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "created_at"]
     prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Reviewer)
+class ReviewerAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization"]
+    list_filter = ["organization"]
 
 
 @admin.register(Ticket)
@@ -57,3 +75,59 @@ class ArticleAdmin(admin.ModelAdmin):
 class ReleaseNoteAdmin(admin.ModelAdmin):
     list_display = ["version", "released_on", "organization"]
     list_filter = ["organization"]
+
+
+class AgentConfigForm(forms.ModelForm):
+    tools = forms.MultipleChoiceField(
+        choices=[], required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="The registered tools this agent may call.",
+    )  # fmt: skip
+
+    class Meta:
+        model = AgentConfig
+        fields = ["organization", "name", "description", "system_prompt", "model", "max_tokens",
+                  "temperature", "tools", "enabled", "position"]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tools"].choices = [(name, name) for name in TOOLS]
+
+    def clean_tools(self) -> list[str]:
+        # Checked again by the model's clean(): names stored in JSON must stay registered.
+        return list(self.cleaned_data["tools"])
+
+
+@admin.register(AgentConfig)
+class AgentConfigAdmin(admin.ModelAdmin):
+    form = AgentConfigForm
+    list_display = ["name", "organization", "model", "enabled", "position"]
+    list_filter = ["organization", "enabled"]
+    list_editable = ["enabled", "position"]
+
+
+class NetworkConfigForm(forms.ModelForm):
+    class Meta:
+        model = NetworkConfig
+        fields = ["organization", "name", "agents", "router", "supervisor_instructions",
+                  "default_model", "max_iterations"]  # fmt: skip
+        widgets = {"agents": forms.CheckboxSelectMultiple}
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        agents = cleaned.get("agents")
+        organization = cleaned.get("organization")
+        if not agents:
+            self.add_error("agents", "A network needs at least one agent.")
+        elif organization and any(a.organization_id != organization.pk for a in agents):
+            self.add_error("agents", "A network's agents must belong to its organization.")
+        elif not any(a.enabled for a in agents):
+            self.add_error("agents", "A network needs at least one enabled agent.")
+        if cleaned.get("max_iterations") is not None and not 1 <= cleaned["max_iterations"] <= 50:
+            self.add_error("max_iterations", "Max iterations must be between 1 and 50.")
+        return cleaned
+
+
+@admin.register(NetworkConfig)
+class NetworkConfigAdmin(admin.ModelAdmin):
+    form = NetworkConfigForm
+    list_display = ["name", "organization", "router", "default_model", "max_iterations"]

@@ -5,7 +5,15 @@ from datetime import date
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from supportdesk.desk.models import Article, Organization, ReleaseNote, Reviewer
+from supportdesk.desk.models import (
+    AgentConfig,
+    Article,
+    NetworkConfig,
+    Organization,
+    ReleaseNote,
+    Reviewer,
+)
+from supportdesk.desk.network import DEFAULT_AGENTS, DEFAULT_NETWORK
 
 ARTICLES = [
     (
@@ -75,6 +83,7 @@ def demo_seed(slug: str = "acme", name: str = "Acme Inc.") -> Organization:
         Article.objects.get_or_create(
             organization=organization, title=title, defaults={"tags": tags, "body": body}
         )
+    network_seed(organization)
     for version, released_on, notes in RELEASE_NOTES:
         ReleaseNote.objects.get_or_create(
             organization=organization,
@@ -82,6 +91,25 @@ def demo_seed(slug: str = "acme", name: str = "Acme Inc.") -> Organization:
             defaults={"released_on": released_on, "notes": notes},
         )
     return organization
+
+
+def network_seed(organization: Organization) -> NetworkConfig:
+    """The default support network, editable in admin (kept as it is if it exists)."""
+    network, created = NetworkConfig.objects.get_or_create(
+        organization=organization,
+        defaults={"name": DEFAULT_NETWORK["name"], "router": DEFAULT_NETWORK["router"],
+                  "supervisor_instructions": DEFAULT_NETWORK["instructions"],
+                  "max_iterations": DEFAULT_NETWORK["max_iter"]},
+    )  # fmt: skip
+    if created:
+        for position, spec in enumerate(DEFAULT_AGENTS):
+            agent, _ = AgentConfig.objects.get_or_create(
+                organization=organization, name=spec["name"],
+                defaults={"description": spec["description"], "system_prompt": spec["system"],
+                          "tools": spec["tools"], "position": position},
+            )  # fmt: skip
+            network.agents.add(agent)
+    return network
 
 
 @transaction.atomic

@@ -180,3 +180,76 @@ class ReleaseNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} ({self.released_on})"
+
+
+class AgentConfig(models.Model):
+    """An agent of an organization's support network, as admins shape it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="agents")
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=500, help_text="What routers read to choose it.")
+    system_prompt = models.TextField()
+    model = models.CharField(
+        max_length=100, blank=True, help_text="A Claude model id; blank: the network's default."
+    )
+    max_tokens = models.PositiveIntegerField(default=1000)
+    temperature = models.FloatField(null=True, blank=True, help_text="Blank: the model's default.")
+    tools = models.JSONField(default=list, blank=True, help_text="Names of registered tools.")
+    enabled = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["organization", "position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="agent_unique_name")
+        ]
+        verbose_name = "agent"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from supportdesk.desk.tools import TOOLS
+
+        errors = {}
+        if not (self.system_prompt or "").strip():
+            errors["system_prompt"] = "An agent needs a system prompt."
+        unknown = [name for name in self.tools or [] if name not in TOOLS]
+        if unknown:
+            errors["tools"] = (
+                f"Unknown tool(s): {', '.join(unknown)}. Registered tools: {', '.join(TOOLS)}."
+            )
+        if self.temperature is not None and not 0 <= self.temperature <= 1:
+            errors["temperature"] = "Temperature must be between 0 and 1."
+        if not 1 <= self.max_tokens <= 64_000:
+            errors["max_tokens"] = "Max tokens must be between 1 and 64,000."
+        if errors:
+            raise ValidationError(errors)
+
+
+class RouterKind(models.TextChoices):
+    SUPERVISOR = "supervisor", "Supervisor agent (an LLM routes with your instructions)"
+    DEFAULT = "default", "Default router (an LLM routes with select_agent / done)"
+
+
+class NetworkConfig(models.Model):
+    """An organization's support network: its agents, router, default model and iteration cap."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="network"
+    )
+    name = models.CharField(max_length=100, default="Support Network")
+    agents = models.ManyToManyField(AgentConfig, related_name="networks")
+    router = models.CharField(max_length=16, choices=RouterKind.choices,
+                              default=RouterKind.SUPERVISOR)  # fmt: skip
+    supervisor_instructions = models.TextField(blank=True)
+    default_model = models.CharField(max_length=100, default="claude-haiku-4-5")
+    max_iterations = models.PositiveIntegerField(default=12)
+
+    class Meta:
+        verbose_name = "network"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.organization})"

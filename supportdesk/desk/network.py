@@ -1,163 +1,114 @@
-"""The support network: Customer Support, Technical Support and a supervisor, with their tools.
-
-Tool handlers are thin: they read the run's ticket from the network state and call selectors and
-services. `ask_developer` is durable: it opens a question and its wait in one transaction.
-"""
-
-import uuid
-from datetime import datetime
-from typing import Annotated
+"""The support network: its agents, tools and router, built from the organization's configuration
+(Django admin) or, where none is stored, from the defaults below. A run snapshots the
+configuration in a step, so editing an agent never changes a run mid-flight."""
 
 from django.conf import settings
-from django.utils import timezone
-from pydantic import BaseModel, Field
 
-from agents import Agent, Network, RoutingAgent, ToolContext, tool
+from agents import Agent, Network, RoutingAgent, default_router
 from agents.models import Model
-from agents.step import parse_duration
-from supportdesk.desk import selectors, services
 from supportdesk.desk.demo_model import DemoModel
-from supportdesk.inbox import live
+from supportdesk.desk.tools import TOOLS
+
+SUPERVISOR_INSTRUCTIONS = (
+    "You are a supervisor routing support tickets. Send product questions to Customer Support and "
+    "crash reports or critical issues to Technical Support. Call done once the customer has "
+    "received a reply."
+)
+DEFAULT_AGENTS = [
+    {
+        "name": "Customer Support",
+        "description": "I am a customer support agent that helps customers with their inquiries.",
+        "system": "You are a helpful customer support agent. Your goal is to assist customers "
+        "with their questions and concerns. Search the knowledge base, then answer the customer "
+        "with reply_to_customer. Be professional, courteous, and thorough in your responses.",
+        "tools": ["search_knowledge_base", "reply_to_customer"],
+    },
+    {
+        "name": "Technical Support",
+        "description": "I am a technical support agent that helps critical tickets.",
+        "system": "You are a technical support specialist. Your goal is to help resolve critical "
+        "tickets. Use your expertise to diagnose problems and suggest solutions. Check the latest "
+        "release notes. If you need developer input, use the ask_developer tool. Always answer "
+        "the customer with reply_to_customer.",
+        "tools": ["search_latest_release_notes", "reply_to_customer", "ask_developer"],
+    },
+]
+DEFAULT_NETWORK = {
+    "name": "Support Network",
+    "router": "supervisor",
+    "instructions": SUPERVISOR_INSTRUCTIONS,
+    "max_iter": 12,
+}
 
 
-class TicketState(BaseModel):
-    """What the tools need to know about the run they serve."""
+def network_snapshot(organization_id: int) -> dict:
+    """What a new run uses: the organization's network and agents, and the model provider."""
+    from supportdesk.desk.models import NetworkConfig
 
-    ticket_id: int
-    run_id: str
-    organization_id: int
-
-
-def _ticket(ctx: ToolContext) -> TicketState:
-    return ctx.network.state.data
-
-
-@tool
-def search_knowledge_base(
-    query: Annotated[str, Field(description="What to look for")], ctx
-) -> dict:
-    """Search the knowledge base for articles that answer the customer's question."""
-    found = selectors.articles_search(organization_id=_ticket(ctx).organization_id, query=query)
-    return {"articles": [{"title": a.title, "body": a.body} for a in found]}
-
-
-@tool
-def search_latest_release_notes(
-    ctx, query: Annotated[str, Field(description="Keywords of the problem")] = ""
-) -> dict:
-    """Read the latest release notes, most relevant first."""
-    notes = selectors.release_notes_latest(
-        organization_id=_ticket(ctx).organization_id, query=query
-    )
+    provider = "anthropic" if settings.ANTHROPIC_API_KEY_SET else "demo"
+    config = NetworkConfig.objects.filter(organization_id=organization_id).first()
+    if config is None:
+        agents = [{**a, "model": "", "max_tokens": 1000, "temperature": None}
+                  for a in DEFAULT_AGENTS]  # fmt: skip
+        return {"provider": provider, "default_model": settings.ANTHROPIC_MODEL, **DEFAULT_NETWORK,
+                "agents": agents}  # fmt: skip
+    agents = [
+        {
+            "name": a.name,
+            "description": a.description,
+            "system": a.system_prompt,
+            "model": a.model,
+            "max_tokens": a.max_tokens,
+            "temperature": a.temperature,
+            "tools": list(a.tools),
+        }
+        for a in config.agents.filter(enabled=True).order_by("position", "name")
+    ]
     return {
-        "release_notes": [
-            {"version": n.version, "released_on": n.released_on.isoformat(), "notes": n.notes}
-            for n in notes
-        ]
+        "provider": provider,
+        "default_model": config.default_model or settings.ANTHROPIC_MODEL,
+        "name": config.name,
+        "router": config.router,
+        "instructions": config.supervisor_instructions or SUPERVISOR_INSTRUCTIONS,
+        "max_iter": config.max_iterations,
+        "agents": agents,
     }
 
 
-@tool
-def reply_to_customer(
-    message: Annotated[str, Field(description="The reply, as the customer reads it")], ctx
-) -> dict:
-    """Send a reply to the customer who opened the ticket."""
-    ticket = _ticket(ctx)
-    reply = services.ticket_reply(
-        ticket_id=ticket.ticket_id, run_id=ticket.run_id, agent=ctx.agent.name, body=message
-    )
-    return {"sent": True, "reply_id": reply.pk}
+def _model(snapshot: dict, *, model: str = "", max_tokens: int = 1000, temperature=None) -> Model:
+    if snapshot["provider"] != "anthropic":
+        return DemoModel()
+    from agents.models.anthropic import AnthropicModel
+
+    return AnthropicModel(model or snapshot["default_model"], max_tokens=max_tokens,
+                          temperature=temperature)  # fmt: skip
 
 
-@tool(durable=True)
-def ask_developer(
-    question: Annotated[str, Field(description="The technical question for the developer")],
-    ctx,
-    context: Annotated[str, Field(description="Additional context about the issue")] = "",
-) -> dict:
-    """Ask a developer for input on a technical issue, and wait for the answer."""
-    step, ticket = ctx.step, _ticket(ctx)
-    # The id is a step, so a replay asks about the same question.
-    question_id = step.run("ask_developer.question-id", lambda: str(uuid.uuid4()))
-    timeout = parse_duration(settings.QUESTION_TIMEOUT)
-    grace = parse_duration(settings.QUESTION_ANSWER_GRACE)
-    opened = step.run("ask_developer.opened-at", lambda: timezone.now().isoformat())
-
-    def open_question() -> None:
-        services.question_open(
-            question_id=question_id,
-            ticket_id=ticket.ticket_id,
-            run_id=ticket.run_id,
-            agent=ctx.agent.name,
-            question=question,
-            context=context,
-            expires_at=datetime.fromisoformat(opened) + timeout,
+def build_network(snapshot: dict, *, state) -> Network:
+    agents = [
+        Agent(
+            name=spec["name"],
+            description=spec["description"],
+            system=spec["system"],
+            model=_model(
+                snapshot,
+                model=spec["model"],
+                max_tokens=spec["max_tokens"],
+                temperature=spec["temperature"],
+            ),
+            tools=[TOOLS[name] for name in spec["tools"] if name in TOOLS],
         )
-
-    response = step.wait_for_event(
-        "developer.response",
-        event=services.DEVELOPER_RESPONSE,
-        timeout=timeout + grace,
-        if_exp=f"async.data.questionId == '{question_id}' "
-        "&& event.data.ticketId == async.data.ticketId",
-        on_register=open_question,
-    )
-    if response is None:
-        step.run("ask_developer.expired", services.question_expire, question_id=question_id)
-        return {"error": "No developer response provided"}
-    # The answer may have come from another process (the CLI, say); in the embedded mode only
-    # this process reaches the open inboxes, so it tells them too. A repeated push is harmless.
-    step.run("ask_developer.announced", live.publish_question, question_id)
-    return {
-        "developerResponse": response["data"]["answer"],
-        "responseTime": response["data"]["timestamp"],
-    }
-
-
-def model_for(config: dict) -> Model:
-    if config["provider"] == "anthropic":
-        from agents.models.anthropic import AnthropicModel
-
-        return AnthropicModel(config["model"], max_tokens=config["max_tokens"])
-    return DemoModel()
-
-
-def model_config() -> dict:
-    """The model a new run uses; a run stores it in a step so it never changes mid-run."""
-    if settings.ANTHROPIC_API_KEY_SET:
-        return {"provider": "anthropic", "model": settings.ANTHROPIC_MODEL, "max_tokens": 1000}
-    return {"provider": "demo", "model": DemoModel.name, "max_tokens": 1000}
-
-
-def build_support_network(*, model: Model, state) -> Network:
-    customer_support = Agent(
-        name="Customer Support",
-        description="I am a customer support agent that helps customers with their inquiries.",
-        system="You are a helpful customer support agent. Your goal is to assist customers with "
-        "their questions and concerns. Search the knowledge base, then answer the customer with "
-        "reply_to_customer. Be professional, courteous, and thorough in your responses.",
-        tools=[search_knowledge_base, reply_to_customer],
-    )
-    technical_support = Agent(
-        name="Technical Support",
-        description="I am a technical support agent that helps critical tickets.",
-        system="You are a technical support specialist. Your goal is to help resolve critical "
-        "tickets. Use your expertise to diagnose problems and suggest solutions. Check the "
-        "latest release notes. If you need developer input, use the ask_developer tool. Always "
-        "answer the customer with reply_to_customer.",
-        tools=[search_latest_release_notes, reply_to_customer, ask_developer],
-    )
-    supervisor = RoutingAgent(
-        name="Supervisor",
-        instructions="You are a supervisor routing support tickets. Send product questions to "
-        "Customer Support and crash reports or critical issues to Technical Support. Call done "
-        "once the customer has received a reply.",
-    )
+        for spec in snapshot["agents"]
+    ]
+    if snapshot["router"] == "supervisor":
+        router = RoutingAgent(name="Supervisor", instructions=snapshot["instructions"])
+    else:
+        router = default_router
     return Network(
-        name="Support Network",
-        agents=[customer_support, technical_support],
-        default_model=model,
-        router=supervisor,
-        max_iter=12,
+        name=snapshot["name"],
+        agents=agents,
+        default_model=_model(snapshot),
+        router=router,
+        max_iter=snapshot["max_iter"],
         state=state,
     )

@@ -4,7 +4,8 @@ from agents import State
 from supportdesk import durable
 from supportdesk.desk import selectors, services
 from supportdesk.desk.errors import DeskError
-from supportdesk.desk.network import TicketState, build_support_network, model_config, model_for
+from supportdesk.desk.network import build_network, network_snapshot
+from supportdesk.desk.tools import TicketState
 
 
 def load_ticket(ticket_id, tenant: str) -> dict:
@@ -44,13 +45,13 @@ def support_agent_workflow(ctx):
     ticket = ctx.step.run(
         "get_ticket_details", load_ticket, ctx.event["data"].get("ticketId"), ctx.tenant
     )
-    config = ctx.step.run("model_config", model_config)
+    snapshot = ctx.step.run("configuration", network_snapshot, ticket["organization_id"])
     state = State[TicketState](
         data=TicketState(
             ticket_id=ticket["id"], run_id=ctx.run_id, organization_id=ticket["organization_id"]
         )
     )
-    network = build_support_network(model=model_for(config), state=state)
+    network = build_network(snapshot, state=state)
     outcome = network.run(ticket_prompt(ticket), step=ctx.step, state=state)
     ctx.step.run(
         "store_result",

@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 
 from supportdesk.durable.models import Event, Run, RunTransition, Step, Wait
-from supportdesk.durable.services import run_cancel
+from supportdesk.durable.services import run_cancel, run_retry
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -55,7 +55,7 @@ class RunAdmin(ReadOnlyAdmin):
     search_fields = ["id", "function_id", "event__event_id"]
     readonly_fields = [f.name for f in Run._meta.fields]
     inlines = [StepInline, WaitInline, TransitionInline]
-    actions = ["cancel_runs"]
+    actions = ["cancel_runs", "retry_runs"]
     list_select_related = ["event"]
 
     @admin.action(description="Cancel selected runs")
@@ -64,6 +64,13 @@ class RunAdmin(ReadOnlyAdmin):
             run_cancel(run.pk, reason=f"cancelled by {request.user}") for run in queryset
         )
         self.message_user(request, f"Cancelled {cancelled} run(s).", messages.SUCCESS)
+
+    @admin.action(description="Retry selected failed runs from their failed step")
+    def retry_runs(self, request, queryset) -> None:
+        retried = sum(run_retry(run.pk, reason=f"retried by {request.user}") for run in queryset)
+        skipped = queryset.count() - retried
+        note = f" ({skipped} skipped: only failed runs can be retried)" if skipped else ""
+        self.message_user(request, f"Retried {retried} run(s){note}.", messages.SUCCESS)
 
 
 @admin.register(Wait)

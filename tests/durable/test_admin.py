@@ -38,3 +38,20 @@ def test_cancel_action_cancels_the_run(admin_client, drain):
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED
     assert "cancelled by root" in run.transitions.last().reason
+
+
+def test_retry_action_retries_failed_runs_only(admin_client, drain, side_effect_log):
+    durable.send_events({"name": "test/flaky", "data": {"fail_times": 0, "non_retriable": True}})
+    durable.send_events({"name": "test/wait", "data": {"ticketId": 3}})
+    drain()
+    failed = Run.objects.get(function_id="test-flaky")
+    waiting = Run.objects.get(function_id="test-wait")
+    response = admin_client.post("/admin/durable/run/", {
+        "action": "retry_runs", "_selected_action": [str(failed.pk), str(waiting.pk)],
+    }, follow=True)  # fmt: skip
+    assert "Retried 1 run(s) (1 skipped: only failed runs can be retried)." in (
+        response.content.decode()
+    )
+    failed.refresh_from_db()
+    assert failed.status == RunStatus.QUEUED
+    assert Run.objects.get(pk=waiting.pk).status == RunStatus.WAITING
