@@ -24,3 +24,10 @@ def steps_then_wait(ctx):
     ctx.step.wait_for_event("answer", event="bench/answer", timeout="1h", match="data.key")
     resumed_at = time.time()
     ctx.step.run("resumed", lambda: resumed_at)
+
+
+@durable.function(id="bench-slow-steps", trigger="bench/slow-steps")
+def slow_steps(ctx):
+    """Steps that take a while, each storing when it started: a worker is killed in one."""
+    for _ in range(ctx.event["data"]["count"]):
+        ctx.step.run("slow", lambda: time.sleep(ctx.event["data"]["seconds"]) or time.time())

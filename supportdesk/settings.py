@@ -31,6 +31,20 @@ def env_list(name: str, default: str) -> list[str]:
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-dev-key-only-for-the-embedded-default")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+# Production behind TLS: HTTPS_ONLY=1 turns on secure cookies, the HTTPS redirect and HSTS (and
+# trusts X-Forwarded-Proto from the proxy in front). `manage.py check --deploy` is clean with it.
+HTTPS_ONLY = env_bool("HTTPS_ONLY", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS_ONLY
+SECURE_SSL_REDIRECT = HTTPS_ONLY
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if HTTPS_ONLY else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
+SECURE_HSTS_PRELOAD = HTTPS_ONLY
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS_ONLY else None
+SESSION_COOKIE_HTTPONLY = True
+# Forms and API bodies: the API answers 413 above its own limits; Django refuses larger bodies.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 INSTALLED_APPS = [
     "daphne",
@@ -47,6 +61,8 @@ INSTALLED_APPS = [
     "supportdesk.durable",
     "supportdesk.desk",
     "supportdesk.inbox",
+    "supportdesk.api",
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -104,6 +120,15 @@ else:
     DATABASES["default"]["TEST"] = {
         "NAME": os.environ.get("TEST_DATABASE_NAME", "test_supportdesk")
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Under daphne every request would open a new connection (~5-7 ms): pool them instead.
+        # Django's pool needs CONN_MAX_AGE 0; the pool keeps connections alive itself.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "20")),
+            "timeout": 10,
+        }
 USING_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -137,9 +162,15 @@ EMBEDDED_WORKER = env_bool("EMBEDDED_WORKER", not REDIS_URL)
 # --- Durable engine -----------------------------------------------------------------------------
 DURABLE = {
     # A running run's lease; a worker renews it, the sweeper recovers runs whose lease expired.
-    "LEASE_SECONDS": float(os.environ.get("DURABLE_LEASE_SECONDS", "30")),
+    "LEASE_SECONDS": float(os.environ.get("DURABLE_LEASE_SECONDS", "15")),
     # How often the sweeper looks for expired leases, due timers and unprocessed events.
     "SWEEP_SECONDS": float(os.environ.get("DURABLE_SWEEP_SECONDS", "5")),
+    # A queued run nobody started for this long had its queue message lost (the broker was
+    # down, say): the sweeper enqueues it again.
+    "REQUEUE_AFTER_SECONDS": float(os.environ.get("DURABLE_REQUEUE_AFTER_SECONDS", "15")),
+    # Fault injection for the reliability tests: "point[:step key]" makes the worker SIGKILL
+    # itself there (points: before_step, after_step, after_checkpoint). Never set in production.
+    "CRASH_AT": os.environ.get("DURABLE_CRASH_AT", ""),
     # First retry delay; doubles on each attempt.
     "RETRY_BASE_SECONDS": float(os.environ.get("DURABLE_RETRY_BASE_SECONDS", "1")),
     "RETRY_MAX_SECONDS": float(os.environ.get("DURABLE_RETRY_MAX_SECONDS", "300")),

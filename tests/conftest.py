@@ -10,9 +10,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
+
+from supportdesk.desk import services
+from supportdesk.desk.demo_data import demo_seed
+from supportdesk.desk.models import Organization, Question, Reviewer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,6 +53,12 @@ def drain() -> Callable[[], int]:
         raise AssertionError("runs did not settle")
 
     return run_until_idle
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 20, interval: float = 0.05):
@@ -122,12 +133,6 @@ def start_worker(transactional_db) -> Iterator[Callable[..., WorkerProcess]]:
         worker.stop()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class LiveApp:
     """`manage.py serve` in its own process, and the CLI run against the same database."""
 
@@ -171,3 +176,52 @@ def live_app(transactional_db):
     yield start
     for app in apps:
         app.stop()
+
+
+# --- the desk: organizations, reviewers, a question waiting ------------------------------------
+XSS = "<script>alert(1)</script>"
+
+
+def make_reviewer(username: str, organization: Organization, **names) -> User:
+    user = User.objects.create_user(username, f"{username}@example.com", "pw", **names)
+    Reviewer.objects.create(user=user, organization=organization)
+    return user
+
+
+@pytest.fixture
+def organization(transactional_db):
+    return demo_seed()
+
+
+@pytest.fixture
+def other_organization(transactional_db):
+    return demo_seed(slug="globex", name="Globex")
+
+
+@pytest.fixture
+def ann(organization):
+    return make_reviewer("ann", organization, first_name="Ann", last_name="Lee")
+
+
+@pytest.fixture
+def bob(organization):
+    return make_reviewer("bob", organization, first_name="Bob", last_name="Ray")
+
+
+@pytest.fixture
+def carol(other_organization):
+    return make_reviewer("carol", other_organization, first_name="Carol", last_name="Kim")
+
+
+@pytest.fixture
+def ask(drain):
+    """A critical ticket whose run waits on its question; returns the question."""
+
+    def ask_question(organization, title="The app crashes on launch", **fields) -> Question:
+        ticket = services.ticket_create(
+            organization=organization, title=title, priority="critical", **fields
+        )
+        drain()
+        return ticket.questions.get()
+
+    return ask_question

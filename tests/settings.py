@@ -9,7 +9,10 @@ os.environ.setdefault("HUEY_QUEUE_NAME", f"supportdesk-test-{os.getpid()}")
 os.environ.setdefault("DURABLE_LEASE_SECONDS", "3")
 os.environ.setdefault("DURABLE_SWEEP_SECONDS", "0.5")
 os.environ.setdefault("DURABLE_RETRY_BASE_SECONDS", "0.05")
-os.environ.setdefault("DURABLE_WORKFLOW_MODULES", "tests.durable.workflows")
+os.environ.setdefault("DURABLE_REQUEUE_AFTER_SECONDS", "2")
+os.environ.setdefault(
+    "DURABLE_WORKFLOW_MODULES", "tests.durable.workflows,tests.reliability.workflows"
+)
 os.environ.setdefault("TEST_DATABASE_NAME", "test_supportdesk")
 
 from supportdesk.settings import *  # noqa: E402, F403

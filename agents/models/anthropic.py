@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+import os
+from functools import cached_property, lru_cache
 from typing import Any
 
 import anthropic
@@ -40,8 +41,11 @@ class AnthropicModel:
 
     @cached_property
     def client(self) -> anthropic.Anthropic:
-        # Created on first use, so a network can be defined where no key is configured.
-        return anthropic.Anthropic(**self._client_options)
+        # Created on first use, so a network can be defined where no key is configured; shared
+        # by every model with the same options, since a new client costs ~20 ms (its HTTP pool).
+        # The SDK reads its key and base URL from the environment: they are part of the identity.
+        environment = (os.environ.get("ANTHROPIC_API_KEY"), os.environ.get("ANTHROPIC_BASE_URL"))
+        return _shared_client(**self._client_options, environment=environment)
 
     def infer(self, request: InferenceRequest) -> InferenceResponse:
         params: dict[str, Any] = {
@@ -67,6 +71,13 @@ class AnthropicModel:
             ),
             model=message.model,
         )
+
+
+@lru_cache(maxsize=16)
+def _shared_client(
+    *, api_key: str | None, base_url: str | None, max_retries: int, environment: tuple
+) -> anthropic.Anthropic:
+    return anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=max_retries)
 
 
 def _tool_choice(choice: str) -> dict[str, str]:

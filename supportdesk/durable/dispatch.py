@@ -7,6 +7,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from supportdesk.durable.faults import crash_point
+
 logger = logging.getLogger(__name__)
 
 
@@ -18,6 +20,7 @@ def enqueue_run(run_id, *, at: datetime | None = None) -> None:
 def enqueue_run_now(run_id, *, at: datetime | None = None) -> None:
     from supportdesk.durable.tasks import execute_run_task
 
+    crash_point("before_enqueue", str(run_id))
     try:
         delay = (at - timezone.now()).total_seconds() if at else 0
         if delay > 0:

@@ -29,6 +29,7 @@ from supportdesk.durable.errors import (
     Suspend,
 )
 from supportdesk.durable.expressions import ExpressionError, compile_conditions
+from supportdesk.durable.faults import crash_point
 from supportdesk.durable.models import Run, RunStatus, Step, StepStatus, Wait, WaitStatus
 from supportdesk.durable.services import run_transition
 
@@ -209,15 +210,18 @@ class StepApi:
             raise StepError(key, stored.error)
         attempt = (stored.attempts + 1) if stored is not None else 1
         started = timezone.now()
+        crash_point("before_step", key)
         try:
             output = to_json(call())
         except Interrupt:
             raise
         except Exception as exc:
             self._step_failed(key, position, stored, kind, attempt, exc, started)
+        crash_point("after_step", key)
         self._checkpoint(
             key, position, kind, stored, output=output, started=started, attempt=attempt
         )
+        crash_point("after_checkpoint", key)
         return output
 
     def _checkpoint(self, key, position, kind, stored, *, output, started, attempt=1) -> None:

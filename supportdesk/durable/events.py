@@ -4,6 +4,7 @@ Matching runs after the event's commit, so a wait committed before the event alw
 event whose sender died before matching stays unprocessed and the sweeper matches it later.
 """
 
+import json
 import logging
 import time
 import uuid
@@ -27,7 +28,7 @@ class EventIn(BaseModel):
     name: str = Field(min_length=1, max_length=255)
     data: dict[str, Any] = Field(default_factory=dict)
     id: str | None = Field(default=None, max_length=255)
-    ts: int | None = Field(default=None, ge=0)
+    ts: int | None = Field(default=None, ge=0, le=253_402_300_799_999)  # through year 9999
 
     @field_validator("name")
     @classmethod
@@ -40,6 +41,18 @@ class EventIn(BaseModel):
     @classmethod
     def empty_id_means_none(cls, event_id: str | None) -> str | None:
         return event_id or None
+
+    @field_validator("data")
+    @classmethod
+    def data_is_storable_json(cls, data: dict) -> dict:
+        """What every database can store: no NaN or Infinity, no NUL characters."""
+        try:
+            text = json.dumps(data, allow_nan=False)
+        except ValueError:
+            raise ValueError("must not contain NaN or Infinity") from None
+        if "\\u0000" in text:
+            raise ValueError("must not contain NUL characters")
+        return data
 
 
 class InvalidEvent(ValueError):

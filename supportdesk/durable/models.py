@@ -10,7 +10,7 @@ from django.utils import timezone
 class Event(models.Model):
     """An event as Inngest shapes it; `event_id` is the dedup key."""
 
-    event_id = models.CharField(max_length=255, unique=True)
+    event_id = models.CharField(max_length=255)
     # Who sent it (an organization, for the desk). An event starts and resolves only its own
     # tenant's runs, so one tenant can never answer another's waits.
     tenant = models.CharField(max_length=64, blank=True, default="")
@@ -24,12 +24,17 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            # Ids deduplicate within a tenant: one tenant's id never swallows another's event.
+            models.UniqueConstraint(fields=["tenant", "event_id"], name="event_unique_id")
+        ]
         indexes = [
+            models.Index(fields=["event_id"], name="event_id"),
             models.Index(
                 fields=["received_at"],
                 name="event_unprocessed",
                 condition=Q(processed_at__isnull=True),
-            )
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,6 +7,7 @@ worker) can never both win.
 import logging
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -131,7 +132,7 @@ def run_enqueue_due(now=None) -> list:
                 recovered.append(run_id)
     # Timers the queue should have fired, and queued runs nobody picked up (their message was lost).
     overdue = now - timezone.timedelta(seconds=2)
-    stale = now - timezone.timedelta(seconds=30)
+    stale = now - timezone.timedelta(seconds=settings.DURABLE["REQUEUE_AFTER_SECONDS"])
     due = list(
         Run.objects.filter(
             Q(status__in=[RunStatus.SLEEPING, RunStatus.RETRYING], wake_at__lte=overdue)

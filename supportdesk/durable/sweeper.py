@@ -1,7 +1,15 @@
 """The sweeper: recovers runs whose worker died, fires overdue timers, and finishes matching
-events whose sender died after commit. Every action is idempotent: overlapping sweeps are safe."""
+events whose sender died after commit. Every action is idempotent: overlapping sweeps are safe.
+
+Each worker process runs it in a thread of its own, every SWEEP_SECONDS, reading the database
+only: it must not depend on the queue, since recovering from a lost queue is part of its job.
+"""
 
 import logging
+import threading
+
+from django.conf import settings
+from django.db import close_old_connections
 
 from supportdesk.durable.events import events_process_stale
 from supportdesk.durable.services import run_enqueue_due, waits_expire_due
@@ -18,3 +26,26 @@ def sweep() -> dict:
     if any(report.values()):
         logger.info("sweep: %s", report)
     return report
+
+
+_started = threading.Lock()
+_stop = threading.Event()
+
+
+def start_sweeper_thread() -> bool:
+    """Start this process's sweeper (once); True if this call started it."""
+    if not _started.acquire(blocking=False):
+        return False
+    threading.Thread(target=_sweep_forever, name="durable-sweeper", daemon=True).start()
+    return True
+
+
+def _sweep_forever() -> None:
+    while True:
+        close_old_connections()
+        try:
+            sweep()
+        except Exception:  # The database is away for a moment: try again at the next tick.
+            logger.warning("sweep failed", exc_info=True)
+        if _stop.wait(settings.DURABLE["SWEEP_SECONDS"]):
+            return

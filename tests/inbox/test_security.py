@@ -7,7 +7,7 @@ from django.test import Client
 from supportdesk.desk import services
 from supportdesk.inbox import notifications
 from supportdesk.inbox.live import publish_question
-from tests.inbox.conftest import XSS
+from tests.conftest import XSS
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"

@@ -7,7 +7,7 @@ from django.utils import timezone
 from supportdesk.desk import services
 from supportdesk.desk.models import Question, QuestionStatus
 from supportdesk.durable.models import RunStatus
-from tests.inbox.conftest import make_reviewer
+from tests.conftest import make_reviewer
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

@@ -1,0 +1,165 @@
+"""API benchmarks through HTTP against the real server (`manage.py serve`, daphne), with real
+workers (embedded: the server's own consumer threads; scale-out: a `run_huey` process on Redis):
+
+- event ingestion throughput at `POST /e/<event key>`: single events (one request each) and
+  batches of 100, from CLIENTS concurrent keep-alive connections, as events/s (plus each request's
+  latency). The events trigger no function: this is the cost of taking them in (validation, the
+  key, storage with id dedup, matching against waits), not of running workflows;
+- ticket creation → first model request: from sending `POST /api/tickets` to the fake Messages API
+  (tests/fakes/anthropic_server.py, the demo model's answers) receiving the run's first inference.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from django.conf import settings
+
+from bench.desk import claude
+from bench.engine import reset, summary, wait_for
+from bench.inbox import free_port
+from supportdesk.api import services
+from supportdesk.desk.demo_data import demo_seed
+from supportdesk.desk.models import Ticket
+from supportdesk.durable.models import Run
+from tests.fakes.anthropic_server import FakeAnthropicServer
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENTS = 4
+TICKET_IN_PROMPT = re.compile(r"Ticket #(\d+) ")
+
+
+class Server:
+    """`manage.py serve` on a free port with this mode's workers, `env` added to its environment."""
+
+    def __init__(self, env: dict | None = None):
+        self.env = env or {}
+
+    def __enter__(self):
+        from huey.contrib.djhuey import HUEY
+
+        HUEY.flush()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        # DEBUG off, as in production: no per-query bookkeeping, no debug pages.
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "ANTHROPIC_API_KEY": "",
+               "DEBUG": "0", "LOG_LEVEL": "WARNING", **self.env}  # fmt: skip
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": ROOT}
+        serve = [sys.executable, "manage.py", "serve", "--port", str(self.port)]
+        self.processes = []
+        if settings.REDIS_URL:
+            self.processes.append(subprocess.Popen(
+                [sys.executable, "manage.py", "run_huey", "-w", "2", "-k", "thread"],
+                env=env, **quiet,
+            ))  # fmt: skip
+            serve.append("--no-worker")
+        else:
+            env["EMBEDDED_WORKER"] = "1"
+        self.processes.append(subprocess.Popen(serve, env=env, **quiet))
+        wait_for(self._answers, timeout=30)
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/api/openapi.json").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def __exit__(self, *exc_info):
+        for process in self.processes:
+            process.terminate()
+            process.wait()
+
+
+def ingest(url: str, bodies: list) -> tuple[float, list[float]]:
+    """POST every body to `url` from CLIENTS connections; the wall time and each request's."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def send_share(share: list) -> None:
+        with httpx.Client() as client:
+            for body in share:
+                started = time.perf_counter()
+                response = client.post(url, json=body)
+                took = time.perf_counter() - started
+                assert response.status_code == 200, response.text
+                with lock:
+                    latencies.append(took)
+
+    shares = [bodies[n::CLIENTS] for n in range(CLIENTS)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(send_share, shares))
+    return time.perf_counter() - started, latencies
+
+
+def event_ingestion(singles: int = 2000, batches: int = 100) -> dict:
+    reset()
+    organization = demo_seed()
+    key = services.key_create(organization=organization, name="bench", kind="event").plaintext
+    results = {}
+    with Server() as server:
+        url = f"{server.url}/e/{key}"
+        ingest(url, [{"name": "bench/ingested", "data": {"n": n}} for n in range(100)])  # warm-up
+        single = [{"name": "bench/ingested", "data": {"n": n, "text": "x" * 200}}
+                  for n in range(singles)]  # fmt: skip
+        seconds, latencies = ingest(url, single)
+        results["api_events_single_per_s"] = singles / seconds
+        results["api_event_request_single"] = summary(latencies)
+        batch = [[{"name": "bench/ingested", "data": {"batch": b, "n": n, "text": "x" * 200}}
+                  for n in range(100)] for b in range(batches)]  # fmt: skip
+        seconds, latencies = ingest(url, batch)
+        results["api_events_batched_per_s"] = batches * 100 / seconds
+        results["api_event_request_batch_100"] = summary(latencies)
+    return results
+
+
+def ticket_to_first_model_request(trials: int = 40) -> dict:
+    reset()
+    Ticket.objects.all().delete()
+    organization = demo_seed()
+    api_key = services.key_create(organization=organization, name="bench").plaintext
+    first_request_at: dict[int, float] = {}
+
+    def claude_noting_arrivals(body: dict) -> dict:
+        prompt = str(body["messages"][0]["content"])
+        found = TICKET_IN_PROMPT.search(prompt)
+        if found:
+            first_request_at.setdefault(int(found.group(1)), time.time())
+        return claude(body)
+
+    seconds = []
+    with FakeAnthropicServer(claude_noting_arrivals) as fake:
+        env = {"ANTHROPIC_API_KEY": "bench-key", "ANTHROPIC_BASE_URL": fake.base_url}
+        with (
+            Server(env) as server,
+            httpx.Client(
+                base_url=server.url, headers={"Authorization": f"Bearer {api_key}"}
+            ) as client,
+        ):
+            for n in range(trials + 2):  # the first two warm the workers up (imports, the SDK)
+                sent = time.time()
+                response = client.post("/api/tickets", json={
+                    "title": f"How do I reset my password? #{n}", "priority": "low",
+                })  # fmt: skip
+                assert response.status_code == 201, response.text
+                ticket_id = response.json()["id"]
+                wait_for(lambda t=ticket_id: t in first_request_at)
+                if n >= 2:
+                    seconds.append(first_request_at[ticket_id] - sent)
+                # The next trial starts on idle workers: this run has ended.
+                run_id = response.json()["runs"][0]["id"]
+                wait_for(lambda r=run_id: Run.objects.get(pk=r).is_terminal)
+    return {"api_ticket_to_first_model_request": summary(seconds)}
+
+
+def run_all() -> dict:
+    results = {**event_ingestion(), **ticket_to_first_model_request()}
+    reset()
+    return results

@@ -1,0 +1,53 @@
+"""API keys and event keys in Django admin: created from the add form (the key is shown once, in
+the success message), never shown again, revoked with an action."""
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
+
+from supportdesk.api import services
+from supportdesk.api.models import ApiKey, EventKey, Key
+
+KEY_FIELDS = ["organization", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+
+class KeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "organization", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["organization", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix"]
+    list_select_related = ["organization"]
+    actions = ["revoke_keys"]
+    usage = ""
+
+    def get_fields(self, request: HttpRequest, obj: Key | None = None) -> list[str]:
+        return ["organization", "name"] if obj is None else KEY_FIELDS
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Key | None = None) -> list[str]:
+        # A key stays with its organization; only its name can change.
+        return [] if obj is None else [f for f in KEY_FIELDS if f != "name"]
+
+    def save_model(self, request: HttpRequest, obj: Key, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        plaintext = services.key_issue(obj)
+        self.message_user(
+            request,
+            f"Copy the new {obj._meta.verbose_name} now, it is not shown again: {plaintext}  "
+            f"({self.usage})",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Revoke selected keys")
+    def revoke_keys(self, request: HttpRequest, queryset) -> None:
+        revoked = sum(services.key_revoke(key=key) for key in queryset)
+        self.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(KeyAdmin):
+    usage = "send it as `Authorization: Bearer <key>` to /api/"
+
+
+@admin.register(EventKey)
+class EventKeyAdmin(KeyAdmin):
+    usage = "send events to /e/<key>, e.g. as an Inngest client's event_key"
