@@ -9,72 +9,24 @@ workers (embedded: the server's own consumer threads; scale-out: a `run_huey` pr
   (tests/fakes/anthropic_server.py, the demo model's answers) receiving the run's first inference.
 """
 
-import os
 import re
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
-from django.conf import settings
 
 from bench.desk import claude
 from bench.engine import reset, summary, wait_for
-from bench.inbox import free_port
+from bench.server import Server
 from supportdesk.api import services
 from supportdesk.desk.demo_data import demo_seed
 from supportdesk.desk.models import Ticket
 from supportdesk.durable.models import Run
 from tests.fakes.anthropic_server import FakeAnthropicServer
 
-ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 4
 TICKET_IN_PROMPT = re.compile(r"Ticket #(\d+) ")
-
-
-class Server:
-    """`manage.py serve` on a free port with this mode's workers, `env` added to its environment."""
-
-    def __init__(self, env: dict | None = None):
-        self.env = env or {}
-
-    def __enter__(self):
-        from huey.contrib.djhuey import HUEY
-
-        HUEY.flush()
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        # DEBUG off, as in production: no per-query bookkeeping, no debug pages.
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "ANTHROPIC_API_KEY": "",
-               "DEBUG": "0", "LOG_LEVEL": "WARNING", **self.env}  # fmt: skip
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": ROOT}
-        serve = [sys.executable, "manage.py", "serve", "--port", str(self.port)]
-        self.processes = []
-        if settings.REDIS_URL:
-            self.processes.append(subprocess.Popen(
-                [sys.executable, "manage.py", "run_huey", "-w", "2", "-k", "thread"],
-                env=env, **quiet,
-            ))  # fmt: skip
-            serve.append("--no-worker")
-        else:
-            env["EMBEDDED_WORKER"] = "1"
-        self.processes.append(subprocess.Popen(serve, env=env, **quiet))
-        wait_for(self._answers, timeout=30)
-        return self
-
-    def _answers(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/api/openapi.json").status_code == 200
-        except httpx.TransportError:
-            return False
-
-    def __exit__(self, *exc_info):
-        for process in self.processes:
-            process.terminate()
-            process.wait()
 
 
 def ingest(url: str, bodies: list) -> tuple[float, list[float]]:

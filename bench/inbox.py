@@ -7,64 +7,19 @@ inside its transaction just before the commit (so the figures include the commit
 """
 
 import asyncio
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 
 from bench.engine import reset, summary
+from bench.server import Server
 from supportdesk.desk import services
 from supportdesk.desk.demo_data import demo_seed
 from supportdesk.desk.models import Question, Reviewer, Ticket
 
-ROOT = Path(__file__).resolve().parent.parent
 CARD = re.compile(r'afterbegin:#question-list"><article id="question-([0-9a-f-]{36})"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    def __enter__(self):
-        from huey.contrib.djhuey import HUEY
-
-        HUEY.flush()
-        self.port = free_port()
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "ANTHROPIC_API_KEY": ""}
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": ROOT}
-        serve = [sys.executable, "manage.py", "serve", "--port", str(self.port)]
-        self.processes = []
-        if settings.REDIS_URL:
-            self.processes.append(subprocess.Popen(
-                [sys.executable, "manage.py", "run_huey", "-w", "2", "-k", "thread"],
-                env=env, **quiet,
-            ))  # fmt: skip
-            serve.append("--no-worker")
-        else:
-            env["EMBEDDED_WORKER"] = "1"
-        self.processes.append(subprocess.Popen(serve, env=env, **quiet))
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return self
-            time.sleep(0.05)
-        raise TimeoutError("the server did not start")
-
-    def __exit__(self, *exc_info):
-        for process in self.processes:
-            process.terminate()
-            process.wait()
 
 
 def reviewer_cookie(organization) -> str:

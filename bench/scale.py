@@ -16,7 +16,7 @@ from pathlib import Path
 from django.conf import settings
 
 from bench.engine import Workers, reset, start_runs, summary, wait_for
-from bench.inbox import free_port
+from bench.server import free_port
 from supportdesk.durable.models import Run, RunStatus, Step
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -69,6 +70,29 @@ def wait_until(condition: Callable[[], object], timeout: float = 20, interval: f
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def in_threads(*targets: Callable[[], object]) -> list[BaseException]:
+    """Start the targets together (a barrier) in threads of their own, each with its own database
+    connection, and return what they raised."""
+    barrier = threading.Barrier(len(targets))
+    errors: list[BaseException] = []
+
+    def wrapped(target):
+        try:
+            barrier.wait()
+            target()
+        except BaseException as exc:  # collected for the test to assert on
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=wrapped, args=(t,)) for t in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
 
 
 def worker_environment(extra: dict | None = None) -> dict:

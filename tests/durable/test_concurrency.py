@@ -1,42 +1,17 @@
 """Races the engine must win: answer against timeout, event right after wait, duplicate ids."""
 
 import random
-import threading
-from collections.abc import Callable
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from supportdesk import durable
 from supportdesk.durable.models import Event, Run, RunStatus, Step, Wait, WaitKind, WaitStatus
 from supportdesk.durable.services import wait_expire
 from supportdesk.durable.sweeper import sweep
+from tests.conftest import in_threads
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-def in_threads(*targets: Callable[[], None]) -> None:
-    """Start the targets together (a barrier) and wait; each thread closes its connection."""
-    barrier = threading.Barrier(len(targets))
-    errors: list[BaseException] = []
-
-    def wrapped(target):
-        try:
-            barrier.wait()
-            target()
-        except BaseException as exc:  # surfaced in the test thread below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=wrapped, args=(t,)) for t in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
 
 
 def spin(seconds: float) -> None:
@@ -57,14 +32,17 @@ def test_answer_and_timeout_racing_on_one_wait_resolve_it_exactly_once(drain):
     for wait in waits:
         ticket = Run.objects.get(pk=wait.run_id).event.data["ticketId"]
         answer_delay, timeout_delay = rng.random() / 1000, rng.random() / 1000
-        in_threads(
-            lambda t=ticket, d=answer_delay: (
-                spin(d)
-                or durable.send_events(
-                    {"name": "test/answer", "data": {"ticketId": t, "answer": "a"}}
-                )
-            ),
-            lambda w=wait.pk, d=timeout_delay: spin(d) or wait_expire(w),
+        assert (
+            in_threads(
+                lambda t=ticket, d=answer_delay: (
+                    spin(d)
+                    or durable.send_events(
+                        {"name": "test/answer", "data": {"ticketId": t, "answer": "a"}}
+                    )
+                ),
+                lambda w=wait.pk, d=timeout_delay: spin(d) or wait_expire(w),
+            )
+            == []
         )
     drain()
 
@@ -97,7 +75,7 @@ def test_an_event_committed_after_its_wait_always_matches(drain):
                 durable.send_events({"name": "test/answer", "data": {"ticketId": ticket}})
                 answered.append(ticket)
 
-    in_threads(drain, answer_each_wait_as_soon_as_it_is_committed)
+    assert in_threads(drain, answer_each_wait_as_soon_as_it_is_committed) == []
     drain()
     assert sorted(answered) == list(range(trials))
     assert Wait.objects.filter(kind=WaitKind.STEP, status=WaitStatus.RESOLVED).count() == trials
@@ -120,7 +98,7 @@ def test_an_event_whose_sender_died_before_matching_is_matched_by_the_sweeper(dr
 def test_duplicate_event_ids_sent_concurrently_start_one_run():
     results: list[list[str]] = []
     event = {"name": "test/steps", "data": {"count": 1}, "id": "same-id"}
-    in_threads(*[lambda: results.append(durable.send_events(event)) for _ in range(8)])
+    assert in_threads(*[lambda: results.append(durable.send_events(event)) for _ in range(8)]) == []
     assert results == [["same-id"]] * 8
     assert Event.objects.filter(event_id="same-id").count() == 1
     assert Run.objects.count() == 1

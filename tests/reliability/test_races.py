@@ -2,11 +2,9 @@
 seeded trials, duplicate event ids from many threads."""
 
 import random
-import threading
 import time
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from supportdesk import durable
@@ -17,29 +15,9 @@ from supportdesk.desk.models import Question, QuestionStatus
 from supportdesk.durable.engine import execute_run
 from supportdesk.durable.models import Event, Run, RunStatus, Step, Wait, WaitKind, WaitStatus
 from supportdesk.durable.services import wait_expire
+from tests.conftest import in_threads
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-def in_threads(targets) -> list[BaseException]:
-    barrier = threading.Barrier(len(targets))
-    errors: list[BaseException] = []
-
-    def wrapped(target):
-        try:
-            barrier.wait()
-            target()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=wrapped, args=(t,)) for t in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 def test_fifty_concurrent_answers_to_one_question_accept_exactly_one(drain):
@@ -57,7 +35,7 @@ def test_fifty_concurrent_answers_to_one_question_accept_exactly_one(drain):
 
         return attempt
 
-    errors = in_threads([answer(n) for n in range(50)])
+    errors = in_threads(*[answer(n) for n in range(50)])
     assert len(accepted) == 1
     assert len(errors) == 49 and all(isinstance(e, Conflict) for e in errors)
     assert all(f"already answered by {accepted[0]} at" in str(e) for e in errors)
@@ -96,7 +74,7 @@ def test_answer_against_timeout_over_ten_thousand_seeded_trials():
         for wait_id, _ in timeout_order:
             wait_expire(wait_id)
 
-    assert in_threads([answer_all, time_out_all]) == []
+    assert in_threads(answer_all, time_out_all) == []
     print(f"parked in {parked:.1f}s, raced in {time.monotonic() - started - parked:.1f}s")
 
     decided = Wait.objects.filter(kind=WaitKind.STEP)
@@ -117,6 +95,6 @@ def test_answer_against_timeout_over_ten_thousand_seeded_trials():
 def test_duplicate_event_ids_from_many_threads_start_one_run():
     event = {"name": "test/steps", "data": {"count": 1}, "id": "dup-under-load"}
     results: list[list[str]] = []
-    errors = in_threads([lambda: results.append(durable.send_events(event)) for _ in range(16)])
+    errors = in_threads(*[lambda: results.append(durable.send_events(event)) for _ in range(16)])
     assert errors == [] and results == [["dup-under-load"]] * 16
     assert Run.objects.count() == 1
