@@ -55,10 +55,12 @@ from supportdesk.desk.errors import DeskError
 {body}
 """
 CREATE = """
+from supportdesk import durable
 organization = selectors.organization_get("acme")
 for n in range({tickets}):
     services.ticket_create(organization=organization, title=f"Crash number {{n}}",
                            priority="critical")
+    durable.send_events({{"name": "test/steps", "data": {{"count": 2}}, "id": f"outage-{{n}}"}})
     time.sleep(0.4)
 print("created")
 """
@@ -103,10 +105,13 @@ def test_redis_restarts_lose_no_ticket_run_or_answer(redis, start_worker):
     assert "created" in out
     assert Ticket.objects.count() == TICKETS  # every ticket committed while Redis was away
     wait_until(lambda: Question.objects.count() == TICKETS, timeout=60)
+    events = Run.objects.filter(function_id="test-steps")
+    wait_until(lambda: events.filter(status=RunStatus.COMPLETED).count() == TICKETS, 60)
 
     out, _ = restart_during(run_script(ANSWER, env), redis)
     assert f"answered {TICKETS}" in out
-    wait_until(lambda: Run.objects.filter(status=RunStatus.COMPLETED).count() == TICKETS, 60)
+    tickets = Run.objects.filter(function_id="support-agent-workflow")
+    wait_until(lambda: tickets.filter(status=RunStatus.COMPLETED).count() == TICKETS, 60)
     assert Question.objects.filter(status=QuestionStatus.ANSWERED).count() == TICKETS
     for ticket in Ticket.objects.all():
         [reply] = ticket.replies.all()
