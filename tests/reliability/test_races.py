@@ -56,8 +56,12 @@ def test_answer_against_timeout_over_ten_thousand_seeded_trials():
         durable.send_events(
             [{"name": "test/wait-only", "data": {"key": n}} for n in range(offset, offset + 1000)]
         )
-    for run_id in Run.objects.values_list("pk", flat=True):
-        execute_run(run_id)
+    run_ids = list(Run.objects.values_list("pk", flat=True))
+
+    def park(share):
+        return lambda: [execute_run(run_id) for run_id in share]
+
+    assert in_threads(park(run_ids[::2]), park(run_ids[1::2])) == []  # two workers, as in prod
     parked = time.monotonic() - started
     waits = list(Wait.objects.filter(kind=WaitKind.STEP).values_list("pk", "run__event__data__key"))
     assert len(waits) == TRIALS
