@@ -28,6 +28,14 @@ def start(name: str, data: dict, event_id: str | None = None) -> Run:
     return Run.objects.get(event__event_id=sent_id)
 
 
+def drain_until_ended(drain, run: Run, timeout: float = 10) -> None:
+    """Drain repeatedly, so runs whose retry delay is still running are executed when it ends."""
+    deadline = time.monotonic() + timeout
+    while not Run.objects.get(pk=run.pk).is_terminal and time.monotonic() < deadline:
+        drain()
+        time.sleep(0.02)
+
+
 def statuses(run: Run) -> list[str]:
     return list(run.transitions.values_list("status", flat=True))
 
@@ -110,10 +118,7 @@ def test_duplicate_event_id_starts_no_second_run(drain):
 
 def test_step_is_retried_with_backoff_then_succeeds(drain, side_effect_log):
     run = start("test/flaky", {"fail_times": 2})
-    deadline = time.monotonic() + 10
-    while Run.objects.get(pk=run.pk).status != RunStatus.COMPLETED and time.monotonic() < deadline:
-        drain()
-        time.sleep(0.02)
+    drain_until_ended(drain, run)
     run.refresh_from_db()
     assert run.output == {"succeeded_on": 3}
     step = run.steps.get(key="call")
@@ -124,10 +129,7 @@ def test_step_is_retried_with_backoff_then_succeeds(drain, side_effect_log):
 
 def test_retries_exhausted_fail_the_run(drain, side_effect_log):
     run = start("test/flaky", {"fail_times": 10})
-    deadline = time.monotonic() + 10
-    while not Run.objects.get(pk=run.pk).is_terminal and time.monotonic() < deadline:
-        drain()
-        time.sleep(0.02)
+    drain_until_ended(drain, run)
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
     assert "ConnectionError: flaky service, attempt 3" in run.error  # retries=2: three attempts
@@ -274,17 +276,11 @@ def test_a_failed_run_is_retried_from_its_failed_step(drain, side_effect_log):
     from supportdesk.durable.services import run_retry
 
     run = start("test/flaky", {"fail_times": 4})
-    deadline = time.monotonic() + 10
-    while not Run.objects.get(pk=run.pk).is_terminal and time.monotonic() < deadline:
-        drain()
-        time.sleep(0.02)
+    drain_until_ended(drain, run)
     assert Run.objects.get(pk=run.pk).status == RunStatus.FAILED
     assert run_retry(run.pk, reason="retried by ann")
     assert not run_retry(run.pk)  # only a failed run can be retried
-    deadline = time.monotonic() + 10
-    while not Run.objects.get(pk=run.pk).is_terminal and time.monotonic() < deadline:
-        drain()
-        time.sleep(0.02)
+    drain_until_ended(drain, run)
     run.refresh_from_db()
     # The step fails its first four attempts: three before the retry, one after, then succeeds.
     assert run.status == RunStatus.COMPLETED
