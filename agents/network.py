@@ -109,7 +109,7 @@ def _run_turn(agent: Agent, network: Network, input: str, step: Step) -> AgentRe
         max_tokens=agent.max_tokens,
     )
     request = _hook(agent.on_start, agent, network, request)
-    response = infer_step(step, f"{agent.name}.infer", model, request)
+    response = infer_step(step, f"{agent.name}.infer", model, request, actor=agent.name)
     response = _hook(agent.on_response, agent, network, response)
     result = AgentResult(
         agent_name=agent.name,
@@ -144,8 +144,9 @@ def _call_tool(block: dict[str, Any], agent: Agent, network: Network, step: Step
         # A plain tool runs inside a step, where it must not make steps of its own: no `step`.
         ctx = ToolContext(network, agent, step=None)
         outcome = step.run(
-            f"{agent.name}.tool.{tool.name}", _run_plain_tool, tool, call.input, ctx, kind="tool"
-        )
+            f"{agent.name}.tool.{tool.name}", _run_plain_tool, tool, call.input, ctx,
+            kind="tool", meta={"actor": agent.name, "tool": tool.name},
+        )  # fmt: skip
         # Restoring from the step's snapshot makes the first run and a replay (where the handler
         # does not run) leave the same state behind.
         network.state.data = type(network.state.data).model_validate(outcome["state"])

@@ -79,7 +79,10 @@ class RoutingAgent:
             tool_choice="any",
             max_tokens=self.max_tokens,
         )
-        return _decide(infer_step(ctx.step, f"{self.name}.route", model, request), candidates)
+        response = infer_step(
+            ctx.step, f"{self.name}.route", model, request, actor=self.name, kind="route"
+        )
+        return _decide(response, candidates)
 
 
 def _routing_tools(agent_names: list[str]) -> list[ToolSpec]:

@@ -9,6 +9,7 @@ import itertools
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -21,15 +22,26 @@ EventSource = Iterable[dict] | Callable[[str], dict | None]
 _DURATION = re.compile(r"(?:\d+[smhd])+")
 _DURATION_PART = re.compile(r"(\d+)([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# Waits and sleeps longer than this are refused: a year is as far as any engine schedules, and
+# beyond it dates overflow.
+MAX_DURATION = timedelta(days=366)
 
 
 class Step(Protocol):
-    """What the framework needs from a durable engine; ids repeated in one run are auto-indexed."""
+    """What the framework needs from a durable engine; ids repeated in one run are auto-indexed
+    (see `StepIds`)."""
 
     def run(
-        self, step_id: str, fn: Callable[..., Any], *args: Any, kind: str = "run", **kwargs: Any
+        self,
+        step_id: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        kind: str = "run",
+        meta: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> Any:
-        """Run `fn(*args, **kwargs)` once and return its JSON result; `kind` labels timelines."""
+        """Run `fn(*args, **kwargs)` once and return its JSON result; `kind` labels timelines and
+        is checked on replay; `meta` says who acted (`actor`) and with which `tool`."""
         ...
 
     def wait_for_event(
@@ -48,6 +60,29 @@ class Step(Protocol):
     def sleep(self, step_id: str, duration: Duration) -> None: ...
 
     def send_event(self, step_id: str, events: dict | list[dict]) -> list[str]: ...
+
+
+class StepIds:
+    """Turns the step ids a run reaches, in order, into unique keys.
+
+    The first `fetch` is `fetch`, repeats are `fetch:1`, `fetch:2`, ...; a key already taken (a
+    caller's own `fetch:1`, say) is skipped, so every sequence of ids gets unique keys and the same
+    sequence always gets the same keys (a replay finds its steps).
+    """
+
+    def __init__(self) -> None:
+        self._repeats: Counter[str] = Counter()
+        self._taken: set[str] = set()
+
+    def key(self, step_id: str) -> str:
+        count = self._repeats[step_id]
+        key = step_id if count == 0 else f"{step_id}:{count}"
+        while key in self._taken:
+            count += 1
+            key = f"{step_id}:{count}"
+        self._repeats[step_id] = count + 1
+        self._taken.add(key)
+        return key
 
 
 def jsonable(value: Any) -> Any:
@@ -85,6 +120,8 @@ def parse_duration(value: Duration) -> timedelta:
         )
     if seconds < 0:
         raise ValueError(f"invalid duration {value!r}: must not be negative")
+    if not seconds <= MAX_DURATION.total_seconds():  # also NaN
+        raise ValueError(f"invalid duration {value!r}: at most {MAX_DURATION.days} days")
     return timedelta(seconds=seconds)
 
 
@@ -115,7 +152,13 @@ class InlineStep:
         self._ids = itertools.count(1)
 
     def run(
-        self, step_id: str, fn: Callable[..., Any], *args: Any, kind: str = "run", **kwargs: Any
+        self,
+        step_id: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        kind: str = "run",
+        meta: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> Any:
         return jsonable(fn(*args, **kwargs))
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import itertools
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from agents.step import Duration, jsonable, make_event, parse_duration
+from agents.step import Duration, StepIds, jsonable, make_event, parse_duration
 
 
 class Suspended(BaseException):
@@ -30,11 +29,11 @@ class ReplayStep:
         self._inbox: list[dict] = []
         self._registered: set[str] = set()
         self._expired = False
-        self._seen: Counter[str] = Counter()
+        self._ids = StepIds()
         self._event_ids = itertools.count(1)
 
     def replay(self) -> ReplayStep:
-        self._seen.clear()
+        self._ids = StepIds()
         return self
 
     def deliver(self, event: dict) -> None:
@@ -44,12 +43,16 @@ class ReplayStep:
         self._expired = True
 
     def _key(self, step_id: str) -> str:
-        index = self._seen[step_id]
-        self._seen[step_id] += 1
-        return f"{step_id}:{index}" if index else step_id
+        return self._ids.key(step_id)
 
     def run(
-        self, step_id: str, fn: Callable[..., Any], *args: Any, kind: str = "run", **kwargs: Any
+        self,
+        step_id: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        kind: str = "run",
+        meta: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> Any:
         key = self._key(step_id)
         if key not in self.results:

@@ -69,10 +69,18 @@ class Model(Protocol):
 
 
 def infer_step(
-    step: Step, step_id: str, model: Model, request: InferenceRequest
+    step: Step,
+    step_id: str,
+    model: Model,
+    request: InferenceRequest,
+    *,
+    actor: str = "",
+    kind: str = "infer",
 ) -> InferenceResponse:
-    """Run one inference as a step of kind "infer", so that a replay never calls the model."""
-    return InferenceResponse.model_validate(step.run(step_id, _infer, model, request, kind="infer"))
+    """Run one inference as a step (kind "infer", or "route" for a router's decision), so that a
+    replay never calls the model; `actor` is who asks."""
+    output = step.run(step_id, _infer, model, request, kind=kind, meta={"actor": actor})
+    return InferenceResponse.model_validate(output)
 
 
 def _infer(model: Model, request: InferenceRequest) -> dict[str, Any]:

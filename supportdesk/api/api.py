@@ -35,8 +35,8 @@ from supportdesk.api.schemas import (
 )
 from supportdesk.desk import selectors as desk_selectors
 from supportdesk.desk import services as desk_services
-from supportdesk.desk.errors import Conflict, DeskError
-from supportdesk.desk.models import Organization
+from supportdesk.desk.errors import Conflict, DeskError, InvalidField
+from supportdesk.desk.models import Channel, Organization
 from supportdesk.durable import services as durable_services
 from supportdesk.durable.models import Run
 
@@ -90,6 +90,9 @@ api.add_decorator(refuse_oversized_bodies, mode="view")
 
 @api.exception_handler(DeskError)
 def desk_error(request: HttpRequest, exc: DeskError) -> HttpResponse:
+    if isinstance(exc, InvalidField):  # as ninja's own 422s: where, and what is wrong
+        detail = [{"loc": ["body", *exc.loc], "msg": exc.message, "type": "value_error"}]
+        return api.create_response(request, {"detail": detail}, status=422)
     status = {"not_found": 404, "conflict": 409}.get(exc.code, 400)
     return reply(request, status, exc.message)
 
@@ -181,8 +184,9 @@ def question_answer(request: HttpRequest, question_id: uuid.UUID, payload: Answe
     question expired, is refused with 409 and says who answered and when."""
     question = desk_selectors.question_get(question_id, organization=organization_of(request))
     return desk_services.question_answer(
-        question=question, answered_by=payload.answered_by, answer=payload.answer
-    )
+        question=question, answered_by=payload.answered_by, answer=payload.answer,
+        channel=Channel.API, key_name=str(request.auth),
+    )  # fmt: skip
 
 
 # --- Runs ---------------------------------------------------------------------------------------
@@ -225,5 +229,5 @@ def events_send(request: HttpRequest, payload: Body[EventOrEvents]):
     """Send one event or a batch; a batch is stored whole or not at all. Events start and resume
     only this organization's runs; an id seen before is accepted and ignored."""
     events = payload if isinstance(payload, list) else [payload]
-    ids = services.organization_events_send(organization=organization_of(request), events=events)
+    ids = services.organization_events_send(key=request.auth, events=events)
     return {"ids": ids}

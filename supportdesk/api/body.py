@@ -13,11 +13,11 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 
 from supportdesk.api.errors import RequestRefused
+from supportdesk.durable.values import MAX_DEPTH, storable_problem
 
 KIB = 1024
 MAX_REQUEST_BYTES = 1024 * KIB
 MAX_EVENT_BYTES = 256 * KIB
-MAX_DEPTH = 64
 
 
 def request_body(request: HttpRequest) -> bytes:
@@ -63,42 +63,10 @@ def parse_json(body: bytes) -> Any:
         raise RequestRefused(400, f"malformed JSON: {exc}") from None
     except RecursionError:
         raise RequestRefused(400, f"malformed JSON: nested too deep (over {MAX_DEPTH})") from None
-    problem = storable_json_problem(value)
+    problem = storable_problem(value)
     if problem:
         raise RequestRefused(400, f"malformed JSON: {problem}")
     return value
-
-
-def storable_json_problem(value: Any) -> str:
-    """Why `value` can't be stored as given (a location and a reason), or "" if it can."""
-    pending: list[tuple[Any, str, int]] = [(value, "$", 0)]
-    while pending:
-        item, path, depth = pending.pop()
-        if depth > MAX_DEPTH:
-            return f"{path}: nested deeper than {MAX_DEPTH} levels"
-        if isinstance(item, dict):
-            for key, child in item.items():
-                problem = _string_problem(key)
-                if problem:
-                    return f"{path}: a key {problem}"
-                pending.append((child, f"{path}.{key[:40]}", depth + 1))
-        elif isinstance(item, list):
-            pending.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
-        elif isinstance(item, str):
-            problem = _string_problem(item)
-            if problem:
-                return f"{path}: the string {problem}"
-    return ""
-
-
-def _string_problem(text: str) -> str:
-    if "\x00" in text:
-        return "contains a NUL character (\\u0000)"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "contains an unpaired surrogate"
-    return ""
 
 
 def json_size(value: Any) -> int:

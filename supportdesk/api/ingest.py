@@ -14,6 +14,7 @@ from supportdesk.api import body, services
 from supportdesk.api.errors import RequestRefused
 from supportdesk.api.models import EventKey
 from supportdesk.api.schemas import EventIn
+from supportdesk.desk.errors import DeskError
 
 EVENT_LIST = TypeAdapter(list[EventIn])
 # Inngest SDKs send a fresh seed with each send and the same seed when they retry it; events
@@ -34,9 +35,13 @@ def events_ingest(request: HttpRequest, event_key: str) -> JsonResponse:
         seed = request.headers.get(EVENT_ID_SEED_HEADER, "")
         if seed:
             events = with_seeded_ids(events, seed=seed, scope=key.organization_id)
-        ids = services.organization_events_send(organization=key.organization, events=events)
+        ids = services.organization_events_send(key=key, events=events)
     except RequestRefused as exc:
         return JsonResponse({"error": exc.message, "status": exc.status}, status=exc.status)
+    except DeskError as exc:  # the desk refused one of its events: nothing was stored
+        status = {"invalid_field": 422, "not_found": 404, "conflict": 409}.get(exc.code, 400)
+        message = f"{exc.message} (nothing was stored)"
+        return JsonResponse({"error": message, "status": status}, status=status)
     return JsonResponse({"ids": ids, "status": 200})
 
 

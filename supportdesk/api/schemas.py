@@ -133,6 +133,8 @@ class QuestionOut(Schema):
     answer: str
     answered_by: str
     answered_at: datetime | None
+    answered_via: str = Field(description="web, api, cli, event, slack or email; blank if not.")
+    answered_key: str = Field(description="The API or event key an answer came through.")
     created_at: datetime
     expires_at: datetime
 
@@ -186,7 +188,9 @@ class ToolUseOut(Schema):
 class StepOut(Schema):
     position: int
     key: str
-    kind: str = Field(description="run, infer, tool, wait, sleep or send.")
+    kind: str = Field(description="run, infer, route, tool, wait, sleep or send.")
+    actor: str = Field(description="Who acted: the agent or router of an infer/route/tool step.")
+    tool_name: str = Field(description="The tool of a tool step.")
     status: str
     attempts: int
     duration_ms: float | None

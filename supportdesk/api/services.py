@@ -13,14 +13,13 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from supportdesk import durable
 from supportdesk.api.body import KIB, MAX_EVENT_BYTES, json_size
 from supportdesk.api.errors import RequestRefused
 from supportdesk.api.models import ApiKey, EventKey, Key
 from supportdesk.api.schemas import EventIn
 from supportdesk.desk.errors import DeskError
+from supportdesk.desk.events import events_receive
 from supportdesk.desk.models import Organization
-from supportdesk.desk.services import organization_tenant
 from supportdesk.durable.events import InvalidEvent
 
 KEY_MODELS: dict[str, type[Key]] = {ApiKey.KIND: ApiKey, EventKey.KIND: EventKey}
@@ -95,8 +94,9 @@ def key_authenticate(*, kind: str, plaintext: str) -> Key | None:
     return key
 
 
-def organization_events_send(*, organization: Organization, events: list[EventIn]) -> list[str]:
-    """Send validated events as the organization's (they start and resume only its runs).
+def organization_events_send(*, key: Key, events: list[EventIn]) -> list[str]:
+    """Send validated events as the key's organization's (they start and resume only its runs);
+    the desk checks its own events at the door (desk.events).
 
     All or nothing: one event over MAX_EVENT_BYTES refuses the whole batch (RequestRefused 413).
     """
@@ -110,6 +110,6 @@ def organization_events_send(*, organization: Organization, events: list[EventIn
                 "per event (nothing was stored)",
             )
     try:
-        return durable.send_events(raw, tenant=organization_tenant(organization.pk))
+        return events_receive(organization=key.organization, events=raw, key_name=str(key))
     except InvalidEvent as exc:  # the engine's own rules, should they ever be stricter
         raise RequestRefused(400, f"{exc} (nothing was stored)") from None

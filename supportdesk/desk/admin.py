@@ -63,6 +63,11 @@ class QuestionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A question is its run's open wait and the audit of its answer: deleting a pending one
+        # would leave the run waiting until its timeout. Close the ticket or cancel the run.
+        return False
+
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):

@@ -18,3 +18,18 @@ class Conflict(DeskError):
 
     def __init__(self, message: str):
         super().__init__(message, code="conflict")
+
+
+class InvalidField(DeskError):
+    """Input refused because of one field: `loc` says where, e.g. (0, "data", "ticketId") for
+    the first event's ticket id. The API answers 422 naming it."""
+
+    def __init__(self, message: str, *, loc: tuple):
+        super().__init__(message, code="invalid_field")
+        self.loc = loc
+
+    @property
+    def where(self) -> str:
+        """`event 0: data.ticketId` for people."""
+        index, *path = self.loc
+        return f"event {index}: {'.'.join(str(part) for part in path)}"

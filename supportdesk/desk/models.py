@@ -104,6 +104,17 @@ class QuestionStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+class Channel(models.TextChoices):
+    """Through which door a person answered or decided."""
+
+    WEB = "web", "the inbox"
+    API = "api", "the API"
+    CLI = "cli", "the command line"
+    EVENT = "event", "an event"
+    SLACK = "slack", "Slack"
+    EMAIL = "email", "email"
+
+
 class Question(models.Model):
     """An agent's `ask_developer` question, waiting for a reviewer's answer."""
 
@@ -123,6 +134,9 @@ class Question(models.Model):
         related_name="answered_questions",
     )  # fmt: skip
     answered_at = models.DateTimeField(null=True, blank=True)
+    answered_via = models.CharField(max_length=16, choices=Channel.choices, blank=True)
+    # The API or event key an answer came through, by name: who is accountable for it.
+    answered_key = models.CharField(max_length=250, blank=True)
     claimed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="claimed_questions",

@@ -4,6 +4,7 @@ Keyword-only and typed; views, API endpoints, tools, tasks and commands call the
 """
 
 import hashlib
+import secrets
 from datetime import datetime
 
 from django.contrib.auth.models import User
@@ -14,6 +15,7 @@ from django.utils import timezone
 from supportdesk import durable
 from supportdesk.desk.errors import Conflict, DeskError
 from supportdesk.desk.models import (
+    Channel,
     Organization,
     Priority,
     Question,
@@ -23,6 +25,7 @@ from supportdesk.desk.models import (
     TicketStatus,
 )
 from supportdesk.durable.models import Run
+from supportdesk.durable.values import text_problem
 from supportdesk.inbox import live, notifications
 
 TICKET_CREATED = "app/support.ticket.created"
@@ -37,7 +40,12 @@ def organization_tenant(organization_id: int) -> str:
 
 
 def _clean_text(value: str, *, field: str, required: bool, limit: int = MAX_TEXT) -> str:
+    if value is not None and not isinstance(value, str):
+        raise DeskError(f"{field} must be text, not {type(value).__name__}")
     value = (value or "").strip()
+    problem = text_problem(value)
+    if problem:
+        raise DeskError(f"{field} {problem}: remove it and try again")
     if required and not value:
         raise DeskError(f"{field} must not be blank")
     if len(value) > limit:
@@ -151,27 +159,40 @@ def question_open(
 
 
 def question_answer(
-    *, question: Question, answered_by: str, answer: str, user: User | None = None
+    *,
+    question: Question,
+    answered_by: str,
+    answer: str,
+    user: User | None = None,
+    channel: str = Channel.WEB,
+    key_name: str = "",
+    event_id: str = "",
 ) -> Question:
-    """Answer a pending question, once, and emit the response event that resumes its run.
+    """Answer a pending question, once, whatever the channel, and emit the response event that
+    resumes its run. Records who answered, when, through which channel (and key).
 
-    A second answer is refused with who answered and when; nothing is overwritten.
+    A second answer is refused with who answered and when; nothing is overwritten. The response
+    event's id is unguessable (or the caller's own, for an answer that came as an event), so no
+    client can take it first and have the answer deduplicated away.
     """
     answer = _clean_text(answer, field="answer", required=True)
     answered_by = _clean_text(answered_by, field="answered by", required=True, limit=200)
+    if channel not in Channel.values:
+        raise DeskError(f"unknown channel {channel!r}")
     now = timezone.now()
     with transaction.atomic():
         won = Question.objects.filter(
             pk=question.pk, status=QuestionStatus.PENDING, expires_at__gt=now
         ).update(status=QuestionStatus.ANSWERED, answer=answer, answered_by=answered_by,
-                 answered_by_user=user, answered_at=now)  # fmt: skip
+                 answered_by_user=user, answered_at=now, answered_via=channel,
+                 answered_key=key_name[:250])  # fmt: skip
         question.refresh_from_db()
         if not won:
             raise Conflict(question_closed_message(question))
         durable.send_events(
             {
                 "name": DEVELOPER_RESPONSE,
-                "id": f"developer-response-{question.pk}",
+                "id": event_id or response_event_id(question),
                 "data": {
                     "ticketId": question.ticket_id,
                     "questionId": str(question.pk),
@@ -184,6 +205,11 @@ def question_answer(
         )
         live.question_changed(question.pk)
     return question
+
+
+def response_event_id(question: Question) -> str:
+    """A fresh, unguessable id for the event that carries an answer to its run."""
+    return f"developer-response-{question.pk}-{secrets.token_hex(8)}"
 
 
 def question_claim(*, question: Question, user: User) -> Question:

@@ -96,8 +96,10 @@ def ask_developer(
         "developer.response",
         event=services.DEVELOPER_RESPONSE,
         timeout=timeout + grace,
+        # Matched on the ticket this run loaded (an integer), not on whatever the trigger
+        # carried: an answer can only ever name the question's own ticket.
         if_exp=f"async.data.questionId == '{question_id}' "
-        "&& event.data.ticketId == async.data.ticketId",
+        f"&& async.data.ticketId == {int(ticket.ticket_id)}",
         on_register=open_question,
     )
     if response is None:

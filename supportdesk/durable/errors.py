@@ -34,3 +34,8 @@ class LeaseLost(Interrupt):
 class NonDeterminismError(Interrupt):
     """Replay reached steps in another order than the stored run: continuing would corrupt it.
     An Interrupt, so no tool wrapper can turn it into a result and carry on."""
+
+
+class InfrastructureError(Interrupt):
+    """The database or the queue failed inside the step API. The execution stops (its lease is
+    released and the run is retried later); no function or tool code ever sees it as an error."""

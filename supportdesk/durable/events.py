@@ -1,23 +1,25 @@
 """Events in: validate, store with id dedup, start triggered runs, then match waits after commit.
 
 Matching runs after the event's commit, so a wait committed before the event always sees it. An
-event whose sender died before matching stays unprocessed and the sweeper matches it later.
+event whose sender died before matching, or whose matching failed, stays unprocessed and the
+sweeper matches it later: a committed event is never refused to its sender because of matching.
 """
 
-import json
 import logging
 import time
 import uuid
+from collections import defaultdict
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from supportdesk.durable import dispatch, registry
-from supportdesk.durable.expressions import compile_conditions, evaluate, event_match_keys
-from supportdesk.durable.models import Event, Run, RunStatus, Wait, WaitKind, WaitStatus
-from supportdesk.durable.services import run_cancel, run_transition, wait_resolve
+from supportdesk.durable import registry
+from supportdesk.durable.expressions import evaluate, event_match_keys
+from supportdesk.durable.models import Event, Wait, WaitKind, WaitStatus
+from supportdesk.durable.services import run_cancel, run_start, wait_resolve
+from supportdesk.durable.values import storable_problem
 
 logger = logging.getLogger(__name__)
 
@@ -42,16 +44,22 @@ class EventIn(BaseModel):
     def empty_id_means_none(cls, event_id: str | None) -> str | None:
         return event_id or None
 
+    @field_validator("name", "id")
+    @classmethod
+    def text_is_storable(cls, text: str | None) -> str | None:
+        problem = storable_problem(text)
+        if problem:
+            raise ValueError(problem.removeprefix("$: the string "))
+        return text
+
     @field_validator("data")
     @classmethod
     def data_is_storable_json(cls, data: dict) -> dict:
-        """What every database can store: no NaN or Infinity, no NUL characters."""
-        try:
-            text = json.dumps(data, allow_nan=False)
-        except ValueError:
-            raise ValueError("must not contain NaN or Infinity") from None
-        if "\\u0000" in text:
-            raise ValueError("must not contain NUL characters")
+        """What every database can store: no NaN or Infinity, no NUL characters or unpaired
+        surrogates, nesting within bounds."""
+        problem = storable_problem(data)
+        if problem:
+            raise ValueError(f"cannot be stored: {problem.replace('$', 'data', 1)}")
         return data
 
 
@@ -92,7 +100,7 @@ def events_send(raw: list[dict] | dict, *, tenant: str = "") -> list[str]:
                 _start_runs(event)
         if new_events:
             event_pks = [e.pk for e in new_events]
-            transaction.on_commit(lambda: events_process(event_pks))
+            transaction.on_commit(lambda: _process_committed(event_pks))
     return ids
 
 
@@ -114,42 +122,90 @@ def _store_event(event_in: EventIn, event_id: str, tenant: str) -> Event | None:
 
 def _start_runs(event: Event) -> None:
     for function in registry.functions_triggered_by(event.name):
-        run = Run.objects.create(function_id=function.id, event=event, tenant=event.tenant)
-        run_transition(run.pk, RunStatus.QUEUED, f"triggered by {event.name}")
-        for cancel in function.cancel_on:
-            clauses, key = compile_conditions(
-                trigger_event=event.as_dict(), match=cancel.match, if_exp=cancel.if_exp
-            )
-            Wait.objects.create(
-                run=run,
-                tenant=event.tenant,
-                kind=WaitKind.CANCEL,
-                event_name=cancel.event,
-                match_key=key,
-                conditions=clauses,
-                expression=cancel.match or cancel.if_exp or "",
-            )
-        dispatch.enqueue_run(run.pk)
+        run_start(function, event)
+
+
+def _process_committed(event_pks: list[int]) -> None:
+    try:
+        events_process(event_pks)
+    except Exception:  # the database went away after the commit: the sweeper takes over
+        logger.warning("matching events %s failed; the sweeper matches them again", event_pks,
+                       exc_info=True)  # fmt: skip
 
 
 def events_process(event_pks: list[int]) -> None:
-    """Resolve the waits and apply the cancellations these committed events match."""
-    for event in Event.objects.filter(pk__in=event_pks, processed_at__isnull=True):
-        event_dict = event.as_dict()
-        pending = Wait.objects.filter(
-            status=WaitStatus.PENDING, tenant=event.tenant, event_name=event.name
-        )
-        candidates = pending.filter(match_key__in=event_match_keys(event_dict)) | pending.filter(
-            match_key__isnull=True
-        )
-        for wait in candidates.order_by("pk"):
-            if not evaluate(wait.conditions, event_dict):
+    """Resolve the waits and apply the cancellations these committed events match.
+
+    Never raises: an event whose matching fails stays unprocessed, and the sweeper matches it
+    again (its sender already has its answer: the event is committed).
+    """
+    events = list(Event.objects.filter(pk__in=event_pks, processed_at__isnull=True).order_by("pk"))
+    groups: dict[tuple[str, str], list[Event]] = defaultdict(list)
+    for event in events:
+        groups[(event.tenant, event.name)].append(event)
+    for (tenant, name), group in groups.items():
+        try:
+            _match(tenant, name, group)
+            Event.objects.filter(pk__in=[e.pk for e in group]).update(processed_at=timezone.now())
+        except Exception:
+            logger.warning(
+                "matching %d %r event(s) of tenant %r failed; they stay unprocessed and the "
+                "sweeper matches them again", len(group), name, tenant, exc_info=True,
+            )  # fmt: skip
+
+
+def waits_matching(tenant: str, name: str, event: dict) -> list[Wait]:
+    """The pending waits of (tenant, name) that `event` satisfies, in the order they wait."""
+    return [wait for wait in _candidates(tenant, name, [event]) if evaluate(wait.conditions, event)]
+
+
+def _candidates(tenant: str, name: str, events: list[dict]) -> list[Wait]:
+    """Every pending wait whose indexed clause one of `events` satisfies, and every wait without
+    an indexed clause: a superset of the matches, found through the index."""
+    pending = Wait.objects.filter(status=WaitStatus.PENDING, tenant=tenant, event_name=name)
+    paths = pending_match_paths(tenant, name)
+    keys = {key for event in events for key in event_match_keys(event, paths)}
+    candidates = pending.filter(match_key__isnull=True)
+    if keys:
+        candidates = candidates | pending.filter(match_key__in=keys)
+    return list(candidates.order_by("pk"))
+
+
+def _match(tenant: str, name: str, events: list[Event]) -> None:
+    dicts = {event.pk: event.as_dict() for event in events}
+    candidates = _candidates(tenant, name, list(dicts.values()))
+    decided: set[int] = set()
+    for event in events:
+        for wait in candidates:
+            if wait.pk in decided or not evaluate(wait.conditions, dicts[event.pk]):
                 continue
+            decided.add(wait.pk)
             if wait.kind == WaitKind.CANCEL:
                 run_cancel(wait.run_id, reason=f"cancel_on {event.name} {event.event_id}")
             else:
                 wait_resolve(wait, event)
-        Event.objects.filter(pk=event.pk).update(processed_at=timezone.now())
+
+
+def pending_match_paths(tenant: str, name: str) -> list[str]:
+    """The distinct paths pending waits of (tenant, name) are indexed by: usually one or two.
+
+    A loose index scan (each step one probe of the `wait_pending_path` index), so the cost does
+    not grow with the number of waiting runs.
+    """
+    table = connection.ops.quote_name(Wait._meta.db_table)
+    pending = f"status = '{WaitStatus.PENDING}' AND tenant = %s AND event_name = %s"
+    sql = f"""
+        WITH RECURSIVE paths(path) AS (
+            SELECT MIN(match_path) FROM {table} WHERE {pending} AND match_path IS NOT NULL
+            UNION ALL
+            SELECT (SELECT MIN(match_path) FROM {table} WHERE {pending} AND match_path > paths.path)
+            FROM paths WHERE paths.path IS NOT NULL
+        )
+        SELECT path FROM paths WHERE path IS NOT NULL
+    """  # the table name and the status are ours; the values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [tenant, name, tenant, name])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def events_process_stale(older_than_seconds: float = 2.0) -> int:

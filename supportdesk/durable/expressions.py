@@ -1,16 +1,25 @@
-"""Match expressions of `wait_for_event` and `cancel_on`, compiled to indexable clauses.
+r"""Match expressions of `wait_for_event` and `cancel_on`, compiled to indexable clauses.
 
 `match="data.ticketId"` means `event.data.ticketId == async.data.ticketId`. `if_exp` accepts
 comparisons (`==`, `!=`) joined by `&&`, over `event.` paths (the run's trigger event, resolved when
 the wait is created), `async.` paths (the incoming event) and literals: strings in single or double
-quotes, numbers, true, false, null.
+quotes (escapes: \\ \' \" \n \t \r \b \f \/ \uXXXX), numbers, true, false, null. Values compare
+as JSON values: `7 == 7.0`, `"7" != 7`.
+
+A wait is indexed by one `==` clause against a literal: its path and a hash of the path and value.
+At event time the engine asks which paths pending waits are indexed by and looks up the event's
+value at each, so the index finds exactly the waits whose clause holds (whatever the value: a
+scalar, a list or an object; at any depth; top-level paths such as `async.id` too).
 """
 
-import json
+import hashlib
 import re
+from dataclasses import dataclass
 from typing import Any
 
-MAX_INDEXED_LEAVES = 256
+from supportdesk.durable.values import canonical
+
+MAX_PATH_LENGTH = 255
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -38,25 +47,29 @@ def get_path(document: dict, path: str) -> Any:
     return value
 
 
-def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def match_key(path: str, value: Any) -> str:
-    return f"{path}={canonical(value)}"
+    """The index key of `path == value`: fixed length, whatever the value's size."""
+    text = f"{path}\x1f{canonical(value)}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def event_match_keys(event: dict) -> list[str]:
-    """Every `path=value` key an incoming event can satisfy: one per scalar leaf of `data`."""
-    keys: list[str] = []
-    stack: list[tuple[str, Any]] = [("data", event.get("data") or {})]
-    while stack and len(keys) < MAX_INDEXED_LEAVES:
-        prefix, value = stack.pop()
-        if isinstance(value, dict):
-            stack.extend((f"{prefix}.{k}", v) for k, v in value.items())
-        elif not isinstance(value, list):
-            keys.append(match_key(prefix, value))
+def event_match_keys(event: dict, paths: list[str]) -> list[str]:
+    """The index keys `event` satisfies for each of `paths` it has a value at."""
+    keys = []
+    for path in paths:
+        value = get_path(event, path)
+        if value is not _MISSING:
+            keys.append(match_key(path, value))
     return keys
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A match expression compiled against its trigger event."""
+
+    clauses: list[dict]
+    match_path: str | None = None  # the path of the indexed `==` clause, if there is one
+    match_key: str | None = None
 
 
 def _tokens(expression: str) -> list[tuple[str, Any]]:
@@ -72,8 +85,7 @@ def _tokens(expression: str) -> list[tuple[str, Any]]:
         kind = found.lastgroup
         text = found.group(kind)
         if kind == "string":
-            value: Any = json.loads('"' + text[1:-1].replace('"', '\\"').replace("\\'", "'") + '"')
-            tokens.append(("literal", value))
+            tokens.append(("literal", _string(text, found.start(kind), expression)))
         elif kind == "number":
             tokens.append(("literal", float(text) if "." in text else int(text)))
         elif kind == "word":
@@ -84,10 +96,38 @@ def _tokens(expression: str) -> list[tuple[str, Any]]:
     return tokens
 
 
+_ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f",
+            "/": "/"}  # fmt: skip
+
+
+def _string(text: str, position: int, expression: str) -> str:
+    """The value of a quoted string literal, its escapes decoded."""
+    body, out, index = text[1:-1], [], 0
+    while index < len(body):
+        char = body[index]
+        if char != "\\":
+            out.append(char)
+            index += 1
+            continue
+        escape = body[index + 1 : index + 2]
+        if escape in _ESCAPES:
+            out.append(_ESCAPES[escape])
+            index += 2
+        elif escape == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", body[index + 2 : index + 6]):
+            out.append(chr(int(body[index + 2 : index + 6], 16)))
+            index += 6
+        else:
+            raise ExpressionError(
+                f"unknown escape \\{escape} in the string {text} at character "
+                f"{position + 1 + index} of {expression!r}; write \\\\ for a backslash"
+            )
+    return "".join(out)
+
+
 def compile_conditions(
     *, trigger_event: dict, match: str | None = None, if_exp: str | None = None
-) -> tuple[list[dict], str | None]:
-    """Compile `match`/`if_exp` against the trigger event into (clauses, index key).
+) -> Compiled:
+    """Compile `match`/`if_exp` against the trigger event into clauses and an index key.
 
     A clause is `{"path", "op", "value"}` (incoming path against a literal) or
     `{"path", "op", "other"}` (two incoming paths); a clause between literals is decided now and
@@ -103,7 +143,7 @@ def compile_conditions(
             )
         if_exp = f"event.{path} == async.{path}"
     if not if_exp:
-        return [], None
+        return Compiled(clauses=[])
 
     tokens = _tokens(if_exp)
     clauses: list[dict] = []
@@ -118,11 +158,14 @@ def compile_conditions(
             raise ExpressionError(f"{if_exp!r} ends with &&")
         clauses.append(_clause(left, op[1], right, trigger_event, if_exp))
 
-    key = next(
-        (match_key(c["path"], c["value"]) for c in clauses if c.get("op") == "==" and "value" in c),
-        None,
+    indexed = next((c for c in clauses if c.get("op") == "==" and "value" in c), None)
+    if indexed is None:
+        return Compiled(clauses=clauses)
+    return Compiled(
+        clauses=clauses,
+        match_path=indexed["path"],
+        match_key=match_key(indexed["path"], indexed["value"]),
     )
-    return clauses, key
 
 
 def _resolve(operand: tuple[str, Any], trigger_event: dict, if_exp: str) -> tuple[str, Any]:
@@ -132,6 +175,8 @@ def _resolve(operand: tuple[str, Any], trigger_event: dict, if_exp: str) -> tupl
     if kind != "path":
         raise ExpressionError(f"expected a path or a literal in {if_exp!r}, got {value!r}")
     root, path = value.split(".", 1)
+    if len(path) > MAX_PATH_LENGTH:
+        raise ExpressionError(f"the path {value[:60]}… is longer than {MAX_PATH_LENGTH} characters")
     if root == "async":
         return "async", path
     found = get_path(trigger_event, path)

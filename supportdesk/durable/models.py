@@ -65,6 +65,11 @@ class Run(models.Model):
     tenant = models.CharField(max_length=64, blank=True, default="", db_index=True)
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     attempt = models.PositiveIntegerField(default=0, help_text="Retries of code outside steps.")
+    recoveries = models.PositiveIntegerField(
+        default=0,
+        help_text="Executions that ended without a verdict: the worker died (its lease expired) "
+        "or the infrastructure failed. Past the function's retries the run fails.",
+    )
     output = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -119,6 +124,9 @@ class Step(models.Model):
     key = models.CharField(max_length=255, help_text="The step id, auto-indexed when repeated.")
     position = models.PositiveIntegerField(help_text="Order in which the function reaches it.")
     kind = models.CharField(max_length=16)
+    # Who acted and with which tool, as the framework said (never parsed out of the key).
+    actor = models.CharField(max_length=200, blank=True)
+    tool = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=16, choices=StepStatus.choices)
     output = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
@@ -164,9 +172,10 @@ class Wait(models.Model):
     tenant = models.CharField(max_length=64, blank=True, default="")
     step_key = models.CharField(max_length=255, blank=True)
     event_name = models.CharField(max_length=255)
-    # "path=<canonical json>" of one equality the incoming event must satisfy: the index that
-    # keeps matching one of 10,000 waits as cheap as one of 10.
-    match_key = models.CharField(max_length=512, null=True, blank=True)  # noqa: DJ001 (NULL: no index)
+    # One equality the incoming event must satisfy: its path, and a hash of path and value. The
+    # index that keeps matching one of 10,000 waits as cheap as one of 10 (expressions.py).
+    match_path = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 (NULL: none)
+    match_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 (NULL: none)
     conditions = models.JSONField(default=list, help_text="All clauses, evaluated on candidates.")
     expression = models.TextField(blank=True, help_text="The match or if_exp as written.")
     status = models.CharField(max_length=16, choices=WaitStatus.choices, default=WaitStatus.PENDING)
@@ -183,6 +192,11 @@ class Wait(models.Model):
             models.Index(
                 fields=["tenant", "event_name", "match_key"],
                 name="wait_pending_match",
+                condition=Q(status="pending"),
+            ),
+            models.Index(
+                fields=["tenant", "event_name", "match_path"],
+                name="wait_pending_path",
                 condition=Q(status="pending"),
             ),
             models.Index(

@@ -1,7 +1,9 @@
-"""State changes of runs and waits outside an execution: resolve, expire, cancel, recover.
+"""State changes of runs and waits outside an execution: start, resolve, expire, cancel, retry,
+recover.
 
 Every change is a conditional update, so two racers (an answer and a timeout, a cancel and a
-worker) can never both win.
+worker) can never both win; every transaction locks the run row first (db.py), so two of them
+can never deadlock; transient conflicts are retried.
 """
 
 import logging
@@ -13,6 +15,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from supportdesk.durable import dispatch, observers, registry
+from supportdesk.durable.db import lease_duration, lock_run, retrying
+from supportdesk.durable.expressions import compile_conditions
 from supportdesk.durable.models import (
     TERMINAL_STATUSES,
     Event,
@@ -25,15 +29,50 @@ from supportdesk.durable.models import (
     WaitKind,
     WaitStatus,
 )
+from supportdesk.durable.values import storable_text
 
 logger = logging.getLogger(__name__)
 
 
 def run_transition(run_id, status: str, reason: str = "", *, at=None) -> None:
     RunTransition.objects.create(
-        run_id=run_id, status=status, reason=reason, at=at or timezone.now()
+        run_id=run_id, status=status, reason=storable_text(reason), at=at or timezone.now()
     )
     observers.run_changed(run_id)
+
+
+def run_start(function: registry.DurableFunction, event: Event) -> Run:
+    """A run of `function` for `event`, with its `cancel_on` waits, enqueued after commit."""
+    run = Run.objects.create(function_id=function.id, event=event, tenant=event.tenant)
+    run_transition(run.pk, RunStatus.QUEUED, f"triggered by {event.name}")
+    cancel_waits_register(run, function)
+    dispatch.enqueue_run(run.pk)
+    return run
+
+
+def cancel_waits_register(run: Run, function: registry.DurableFunction) -> None:
+    """The waits through which a `cancel_on` event cancels the run."""
+    trigger = run.event.as_dict()
+    for cancel in function.cancel_on:
+        compiled = compile_conditions(trigger_event=trigger, match=cancel.match,
+                                      if_exp=cancel.if_exp)  # fmt: skip
+        Wait.objects.create(
+            run=run,
+            tenant=run.tenant,
+            kind=WaitKind.CANCEL,
+            event_name=cancel.event,
+            match_path=compiled.match_path,
+            match_key=compiled.match_key,
+            conditions=compiled.clauses,
+            expression=cancel.match or cancel.if_exp or "",
+        )
+
+
+def waits_cancel_pending(run_id, *, now=None) -> int:
+    """The run ended: none of its waits, of either kind, can be resolved any more."""
+    return Wait.objects.filter(run_id=run_id, status=WaitStatus.PENDING).update(
+        status=WaitStatus.CANCELLED, resolved_at=now or timezone.now()
+    )
 
 
 def _requeue_waiting_run(run_id, reason: str) -> None:
@@ -48,39 +87,55 @@ def _requeue_waiting_run(run_id, reason: str) -> None:
 
 def wait_resolve(wait: Wait, event: Event) -> bool:
     """Resolve a step wait with `event`. Returns False if the wait was already decided."""
-    now = timezone.now()
-    with transaction.atomic():
-        won = Wait.objects.filter(pk=wait.pk, status=WaitStatus.PENDING).update(
-            status=WaitStatus.RESOLVED, resolved_at=now, resolved_by=event
-        )
-        if not won:
-            return False
-        Step.objects.filter(run_id=wait.run_id, key=wait.step_key).update(
-            status=StepStatus.COMPLETED, output=event.as_dict(), ended_at=now
-        )
-        _requeue_waiting_run(wait.run_id, f"{wait.step_key}: {event.name} {event.event_id}")
-    return True
+
+    def resolve() -> bool:
+        now = timezone.now()
+        with transaction.atomic():
+            lock_run(wait.run_id)
+            won = Wait.objects.filter(pk=wait.pk, status=WaitStatus.PENDING).update(
+                status=WaitStatus.RESOLVED, resolved_at=now, resolved_by=event
+            )
+            if not won:
+                return False
+            Step.objects.filter(run_id=wait.run_id, key=wait.step_key).update(
+                status=StepStatus.COMPLETED, output=event.as_dict(), ended_at=now
+            )
+            _requeue_waiting_run(wait.run_id, f"{wait.step_key}: {event.name} {event.event_id}")
+        return True
+
+    return retrying(resolve, what=f"resolving wait {wait.pk}")
 
 
 def wait_expire(wait_id: int) -> bool:
     """Time a step wait out: the step resolves to None. False if it was already decided."""
-    now = timezone.now()
-    with transaction.atomic():
-        won = Wait.objects.filter(
-            pk=wait_id, status=WaitStatus.PENDING, expires_at__lte=now
-        ).update(status=WaitStatus.TIMED_OUT, resolved_at=now)
-        if not won:
-            return False
-        wait = Wait.objects.get(pk=wait_id)
-        Step.objects.filter(run_id=wait.run_id, key=wait.step_key).update(
-            status=StepStatus.COMPLETED, output=None, ended_at=now
-        )
-        _requeue_waiting_run(wait.run_id, f"{wait.step_key}: timed out")
-    return True
+    wait = Wait.objects.filter(pk=wait_id).only("run_id", "step_key").first()
+    if wait is None:
+        return False
+
+    def expire() -> bool:
+        now = timezone.now()
+        with transaction.atomic():
+            lock_run(wait.run_id)
+            won = Wait.objects.filter(
+                pk=wait_id, status=WaitStatus.PENDING, expires_at__lte=now
+            ).update(status=WaitStatus.TIMED_OUT, resolved_at=now)
+            if not won:
+                return False
+            Step.objects.filter(run_id=wait.run_id, key=wait.step_key).update(
+                status=StepStatus.COMPLETED, output=None, ended_at=now
+            )
+            _requeue_waiting_run(wait.run_id, f"{wait.step_key}: timed out")
+        return True
+
+    return retrying(expire, what=f"expiring wait {wait_id}")
 
 
 def run_cancel(run_id, *, reason: str = "cancelled") -> bool:
     """Cancel a run that has not ended. A worker executing it stops at its next step boundary."""
+    return retrying(lambda: _run_cancel(run_id, reason), what=f"cancelling run {run_id}")
+
+
+def _run_cancel(run_id, reason: str) -> bool:
     now = timezone.now()
     with transaction.atomic():
         updated = (
@@ -97,9 +152,7 @@ def run_cancel(run_id, *, reason: str = "cancelled") -> bool:
         )
         if not updated:
             return False
-        Wait.objects.filter(run_id=run_id, status=WaitStatus.PENDING).update(
-            status=WaitStatus.CANCELLED, resolved_at=now
-        )
+        waits_cancel_pending(run_id, now=now)
         run_transition(run_id, RunStatus.CANCELLED, reason, at=now)
         function = registry.get_function(
             Run.objects.values_list("function_id", flat=True).get(pk=run_id)
@@ -114,25 +167,22 @@ def runs_cancel(run_ids: Iterable, *, reason: str) -> int:
 
 
 def run_enqueue_due(now=None) -> list:
-    """Enqueue runs whose lease expired (their worker died) or whose timer is due."""
+    """Enqueue runs whose lease expired (their worker died), whose timer is due, or whose queue
+    message was lost. Returns the runs enqueued for recovery.
+
+    Recovery itself is the execution's: it takes over an expired lease and counts the recovery
+    (engine.execute_run), the one path whether the sweeper or a redelivered message got there.
+    """
     now = now or timezone.now()
-    recovered = []
-    expired = Run.objects.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now).values_list(
-        "pk", flat=True
+    stale = now - timezone.timedelta(seconds=settings.DURABLE["REQUEUE_AFTER_SECONDS"])
+    expired = Run.objects.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now)
+    # Enqueued again only when not enqueued recently: a run nobody could take yet (all workers
+    # busy) is not enqueued at every sweep.
+    recovered = list(
+        expired.filter(updated_at__lt=now - lease_duration()).values_list("pk", flat=True)
     )
-    for run_id in expired:
-        with transaction.atomic():
-            if Run.objects.filter(
-                pk=run_id, status=RunStatus.RUNNING, lease_expires_at__lt=now
-            ).update(
-                status=RunStatus.QUEUED, lease_owner="", lease_expires_at=None, updated_at=now
-            ):
-                run_transition(run_id, RunStatus.QUEUED, "recovered: the worker's lease expired")
-                dispatch.enqueue_run(run_id)
-                recovered.append(run_id)
     # Timers the queue should have fired, and queued runs nobody picked up (their message was lost).
     overdue = now - timezone.timedelta(seconds=2)
-    stale = now - timezone.timedelta(seconds=settings.DURABLE["REQUEUE_AFTER_SECONDS"])
     due = list(
         Run.objects.filter(
             Q(status__in=[RunStatus.SLEEPING, RunStatus.RETRYING], wake_at__lte=overdue)
@@ -141,7 +191,8 @@ def run_enqueue_due(now=None) -> list:
     )
     # Stamped so that a long backlog is not enqueued again at every sweep.
     Run.objects.filter(pk__in=due, status=RunStatus.QUEUED).update(updated_at=now)
-    for run_id in due:
+    Run.objects.filter(pk__in=recovered, status=RunStatus.RUNNING).update(updated_at=now)
+    for run_id in recovered + due:
         dispatch.enqueue_run_now(run_id)
     return recovered
 
@@ -160,8 +211,8 @@ def run_retry(run_id, *, reason: str = "retried") -> bool:
     now = timezone.now()
     with transaction.atomic():
         updated = Run.objects.filter(pk=run_id, status=RunStatus.FAILED).update(
-            status=RunStatus.QUEUED, error="", ended_at=None, attempt=0, updated_at=now,
-            output=None,
+            status=RunStatus.QUEUED, error="", ended_at=None, attempt=0, recoveries=0,
+            updated_at=now, output=None,
         )  # fmt: skip
         if not updated:
             return False
@@ -169,6 +220,13 @@ def run_retry(run_id, *, reason: str = "retried") -> bool:
         first_failed = failed.order_by("position").values_list("position", flat=True).first()
         if first_failed is not None:
             Step.objects.filter(run_id=run_id, position__gte=first_failed).delete()
+        run = Run.objects.select_related("event").get(pk=run_id)
+        function = registry.get_function(run.function_id)
+        if function is not None:
+            # The run's cancel_on waits were cancelled when it failed: a retried run must stop
+            # for the same events as the first one.
+            waits_cancel_pending(run_id, now=now)
+            cancel_waits_register(run, function)
         run_transition(run_id, RunStatus.QUEUED, reason, at=now)
         dispatch.enqueue_run(run_id)
     return True

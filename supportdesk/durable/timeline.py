@@ -31,21 +31,16 @@ class TimelineEntry:
     result: Any = None
     is_error: bool = False
     resolution: str = ""
-
-    @property
-    def actor(self) -> str:
-        """Who acted, for `<agent>.infer`, `<router>.route` and `<agent>.tool.<name>` steps."""
-        if self.kind in ("infer", "tool"):
-            return self.key.split(".", 1)[0]
-        return ""
-
-    @property
-    def tool_name(self) -> str:
-        return self.key.split(".tool.", 1)[1].split(":")[0] if ".tool." in self.key else ""
+    actor: str = ""  # who acted (an agent, a router), as the framework stored it on the step
+    tool_name: str = ""
 
     @property
     def is_routing(self) -> bool:
-        return ".route" in self.key
+        return self.kind == "route"
+
+    @property
+    def is_inference(self) -> bool:
+        return self.kind in ("infer", "route")
 
 
 def run_timeline(run: Run) -> list[TimelineEntry]:
@@ -58,9 +53,10 @@ def _entry(step: Step, wait: Wait | None) -> TimelineEntry:
     entry = TimelineEntry(
         position=step.position, key=step.key, kind=step.kind, status=step.status,
         attempts=step.attempts, duration_ms=step.duration_ms, error=step.error,
+        actor=step.actor, tool_name=step.tool,
     )  # fmt: skip
     output = step.output
-    if step.kind == "infer" and isinstance(output, dict):
+    if step.kind in ("infer", "route") and isinstance(output, dict):
         blocks = output.get("content") or []
         entry.text = "\n".join(b.get("text", "") for b in blocks if b.get("type") == "text")
         entry.tool_uses = [ToolUse(b["name"], b.get("input")) for b in blocks

@@ -12,7 +12,7 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from supportdesk.desk import selectors, services
 from supportdesk.desk.errors import DeskError, NotFound
-from supportdesk.desk.models import Priority, TicketStatus
+from supportdesk.desk.models import Channel, Priority, TicketStatus
 from supportdesk.durable.timeline import run_timeline
 from supportdesk.inbox.filters import InboxFilters
 
@@ -76,7 +76,7 @@ def question_answer(request: HttpRequest, question_id) -> HttpResponse:
     try:
         services.question_answer(
             question=question, answered_by=request.reviewer.display_name,
-            answer=request.POST.get("answer", ""), user=request.user,
+            answer=request.POST.get("answer", ""), user=request.user, channel=Channel.WEB,
         )  # fmt: skip
     except DeskError as exc:
         status = 409 if exc.code == "conflict" else 400

@@ -132,3 +132,20 @@ def test_replay_step_sends_an_event_once_across_replays():
     ids = step.send_event("notify", {"name": "app/ticket.replied", "data": {"ticketId": 1}})
     assert step.replay().send_event("notify", {"name": "app/ticket.replied"}) == ids
     assert [(e["name"], e["data"]) for e in step.sent] == [("app/ticket.replied", {"ticketId": 1})]
+
+
+def test_step_ids_are_unique_for_every_sequence_of_caller_ids():
+    from agents.step import StepIds
+
+    ids = StepIds()
+    keys = [ids.key(i) for i in ["fetch", "fetch", "fetch:1", "fetch:1", "fetch", "fetch:2"]]
+    assert keys == ["fetch", "fetch:1", "fetch:1:1", "fetch:1:2", "fetch:2", "fetch:2:1"]
+    again = StepIds()
+    sequence = ["fetch", "fetch", "fetch:1", "fetch:1", "fetch", "fetch:2"]
+    assert [again.key(step_id) for step_id in sequence] == keys
+
+
+@pytest.mark.parametrize("duration", [10**20, float("inf"), "100000000d", timedelta(days=400)])
+def test_durations_beyond_a_year_are_refused_clearly(duration):
+    with pytest.raises(ValueError, match="at most 366 days"):
+        parse_duration(duration)

@@ -28,7 +28,8 @@ def test_a_run_with_its_steps(api, waiting_run):
     assert steps["get_ticket_details"]["kind"] == "run"
     assert steps["get_ticket_details"]["result"]["title"] == "The app crashes"
     route = steps["Supervisor.route"]
-    assert route["kind"] == "infer" and route["label"] == "offline demo model"
+    assert route["kind"] == "route" and route["label"] == "offline demo model"
+    assert route["actor"] == "Supervisor"
     assert route["tool_uses"][0]["name"] == "select_agent"
     [wait] = [step for step in run["steps"] if step["kind"] == "wait"]
     assert wait["status"] == "waiting" and wait["resolution"].startswith("waiting for app/")

@@ -186,3 +186,24 @@ def test_another_tenants_events_neither_start_its_ticket_nor_answer_its_question
     hijack = Run.objects.get(tenant=foreign)
     assert hijack.status == RunStatus.FAILED and "for this organization" in hijack.error
     assert ticket.runs.get().status == RunStatus.WAITING  # the forged answer matched nothing
+
+
+def test_the_wait_matches_the_ticket_the_run_loaded_not_the_triggers_spelling(organization, drain):
+    """A trigger that spelled the id "42" made `ask_developer` wait for "42" while the answer
+    carried 42: the answer was lost. (The API refuses such events now; the engine's own senders
+    are not trusted to spell ids right either.)"""
+    from supportdesk.desk.models import Ticket
+
+    ticket = Ticket.objects.create(
+        organization=organization, title="It crashes", priority="critical"
+    )
+    durable.send_events(
+        {"name": services.TICKET_CREATED, "data": {"ticketId": str(ticket.pk)}},
+        tenant=services.organization_tenant(organization.pk),
+    )
+    drain()
+    question = ticket.questions.get()
+    services.question_answer(question=question, answered_by="ann", answer="Fixed in 2.4.2.")
+    drain()
+    assert question.run.__class__.objects.get(pk=question.run_id).status == RunStatus.COMPLETED
+    assert "Fixed in 2.4.2." in ticket.replies.get().body

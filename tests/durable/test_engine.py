@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from django.utils import timezone
 
 from supportdesk import durable
 from supportdesk.durable.engine import execute_run
@@ -224,29 +225,45 @@ def test_cancel_takes_effect_at_the_next_step_boundary(drain, side_effect_log):
     assert side_effects(side_effect_log) == []
 
 
-def test_a_crashed_execution_is_recovered_by_the_sweeper(drain, side_effect_log, settings):
-    run = start("test/steps", {"count": 2})
-    # A worker took the lease and died: the lease is simply never renewed.
-    Run.objects.filter(pk=run.pk).update(
-        status=RunStatus.RUNNING, lease_owner="dead-worker",
-        lease_expires_at=run.created_at,
-    )  # fmt: skip
-    assert execute_run(run.pk) != "not runnable"  # an expired lease may be taken over
+def test_a_crashed_execution_is_recovered_through_the_sweeper(side_effect_log):
+    from huey.contrib.djhuey import HUEY
+
+    from tests.durable.workflows import WorkerDied
+
+    HUEY.flush()
+    run = start("test/dies-once", {})
+    HUEY.flush()  # the queue's first message is gone with the dead worker
+    with pytest.raises(WorkerDied):  # dies in the body of step 2 ("second")
+        execute_run(run.pk)
     run.refresh_from_db()
-    assert run.status == RunStatus.COMPLETED
-    assert "recovered" not in statuses(run)
+    assert run.status == RunStatus.RUNNING
+    assert list(run.steps.values_list("key", flat=True)) == ["first"]
+    assert sweep()["runs_recovered"] == 0  # its lease has not expired: the worker may be alive
+    past = timezone.now() - timezone.timedelta(seconds=60)
+    Run.objects.filter(pk=run.pk).update(lease_expires_at=past, updated_at=past)
+    assert sweep()["runs_recovered"] == 1
+    assert sweep()["runs_recovered"] == 0  # enqueued once, not at every sweep
+    [task] = HUEY.pending()
+    assert task.args == (str(run.pk),)
+    assert execute_run(*task.args) == "completed"  # what the worker that takes the task runs
+    run.refresh_from_db()
+    assert (run.output, run.recoveries) == (3, 1)
+    assert side_effects(side_effect_log) == [
+        f"{run.pk} first", f"{run.pk} second", f"{run.pk} second",
+    ]  # fmt: skip
+    reasons = list(run.transitions.values_list("reason", flat=True))
+    assert reasons[2].startswith("recovered: the worker's lease expired (recovery 1 of at most 4)")
 
 
-def test_sweeper_requeues_runs_with_expired_leases(side_effect_log):
+def test_an_expired_lease_is_taken_over_by_one_execution_only(side_effect_log):
     run = start("test/steps", {"count": 1})
     Run.objects.filter(pk=run.pk).update(
         status=RunStatus.RUNNING, lease_owner="dead-worker", lease_expires_at=run.created_at
     )
-    report = sweep()
-    assert report["runs_recovered"] == 1
-    run.refresh_from_db()
-    assert run.status == RunStatus.QUEUED
-    assert run.transitions.last().reason == "recovered: the worker's lease expired"
+    assert execute_run(run.pk) == "completed"
+    assert execute_run(run.pk) == "not runnable"
+    assert Run.objects.get(pk=run.pk).recoveries == 1
+    assert side_effects(side_effect_log).count(f"{run.pk} step 0 start") == 1
 
 
 def test_step_result_over_the_limit_fails_with_a_clear_error(drain, settings):

@@ -51,7 +51,7 @@ def test_sigkilled_worker_run_is_recovered_without_repeating_completed_steps(
     assert counts == {0: 1, 1: 2, 2: 1}  # the completed step never ran again; the in-flight one did
     assert run_of("crash").output == {"total": 3}
     reasons = list(run_of("crash").transitions.values_list("reason", flat=True))
-    assert "recovered: the worker's lease expired" in reasons
+    assert any(r.startswith("recovered: the worker's lease expired") for r in reasons)
 
 
 def test_worker_retries_a_failing_step_with_a_delay_not_a_sleeping_worker(

@@ -4,6 +4,7 @@ Side effects are appended to the file named by SIDE_EFFECT_LOG, so a test can co
 step body really ran, across processes and crashes.
 """
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -164,3 +165,124 @@ def support_network_run(ctx):
     network = build_support_network()
     outcome = network.run(ctx.event["data"]["title"], step=ctx.step)
     return {"output": outcome.output, "turns": [r.agent_name for r in outcome.results]}
+
+
+# --- the engine's edges (test_edges.py) ---------------------------------------------------------
+VARIANT = {"value": "a"}
+
+
+@durable.function(id="test-colliding-ids", trigger="test/colliding-ids")
+def colliding_ids(ctx):
+    """Caller ids that look like auto-indexed ones: each step must get a key of its own."""
+    return [ctx.step.run(step_id, lambda n=n: n) for n, step_id in
+            enumerate(["fetch", "fetch", "fetch:1", "fetch:1", "fetch"])]  # fmt: skip
+
+
+@durable.function(id="test-kind-change", trigger="test/kind-change")
+def kind_change(ctx):
+    if VARIANT["value"] == "a":
+        ctx.step.wait_for_event("x", event="test/go", timeout="1h", match="data.key")
+    else:
+        ctx.step.run("x", lambda: {"not": "an event"})
+    ctx.step.wait_for_event("end", event="test/end", timeout="1h", match="data.key")
+    return "ok"
+
+
+@durable.function(id="test-gap", trigger="test/gap")
+def step_after_a_gap(ctx):
+    """Variant a: the wait's registration is refused (a user error the function catches), so
+    nothing is stored at its position and the run goes on. Variant b: it registers — at a
+    position below what the run already stored: the run's history would fork."""
+
+    def refuse():
+        if VARIANT["value"] == "a":
+            raise ValueError("the question is blank")
+
+    ctx.step.run("before", lambda: record(f"{ctx.run_id} before") or 1)
+    with contextlib.suppress(ValueError):
+        ctx.step.wait_for_event(
+            "ask", event="test/answer", timeout="1h", match="data.key", on_register=refuse
+        )
+    ctx.step.run("after", lambda: record(f"{ctx.run_id} after") or 2)
+    ctx.step.wait_for_event("end", event="test/end", timeout="1h", match="data.key")
+    return "ok"
+
+
+@durable.function(id="test-early-end", trigger="test/early-end")
+def ends_early(ctx):
+    """A gap (a refused wait), then a step that variant b no longer reaches."""
+    ctx.step.run("a", lambda: 1)
+    with contextlib.suppress(durable.StepError):
+        ctx.step.wait_for_event("bad", event="test/x", timeout="1h", if_exp="async.data.x ==")
+    if VARIANT["value"] == "a":
+        ctx.step.run("b", lambda: 2)
+    return "ok"
+
+
+@durable.function(id="test-unstorable", trigger="test/unstorable", retries=3)
+def unstorable_result(ctx):
+    text = {"nul": "a\x00b", "surrogate": "a\ud800b"}[ctx.event["data"]["what"]]
+
+    def body():
+        record(f"{ctx.run_id} body")
+        return {"text": text}
+
+    return ctx.step.run("result", body)
+
+
+class WorkerDied(BaseException):
+    """Stands in for SIGKILL or OOM inside a step: nothing of the execution runs after it."""
+
+
+@durable.function(id="test-dies", trigger="test/dies", retries=2)
+def dies_in_its_step(ctx):
+    """Its step kills the execution every time (a stand-in for SIGKILL or OOM: nothing after
+    the body runs, the lease is left to expire)."""
+
+    def body():
+        record(f"{ctx.run_id} body")
+        raise WorkerDied("the worker died")
+
+    return ctx.step.run("deadly", body)
+
+
+@durable.function(id="test-slow-between", trigger="test/slow-between")
+def slow_between_steps(ctx):
+    ctx.step.run("a", lambda: record(f"{ctx.run_id} a") or 1)
+    time.sleep(ctx.event["data"]["pause"])  # slow code outside steps: the lease may lapse
+    ctx.step.run("b", lambda: record(f"{ctx.run_id} b") or 2)
+    return "ok"
+
+
+RETRY_FAILS = {"value": True}
+
+
+@durable.function(
+    id="test-retry-cancel",
+    trigger="test/retry-cancel",
+    cancel_on=[{"event": "test/close", "match": "data.ticketId"}],
+)
+def fails_then_waits(ctx):
+    def fragile():
+        if RETRY_FAILS["value"]:
+            raise NonRetriableError("the service refused")
+        return "ok"
+
+    ctx.step.run("fragile", fragile)
+    ctx.step.wait_for_event("answer", event="test/answer", timeout="1h", match="data.ticketId")
+    return "answered"
+
+
+@durable.function(id="test-dies-once", trigger="test/dies-once")
+def dies_once_in_its_second_step(ctx):
+    """Step 0 completes; the first execution dies in step 1's body (the worker was killed)."""
+
+    def second():
+        record(f"{ctx.run_id} second")
+        log = Path(os.environ["SIDE_EFFECT_LOG"])
+        if side_effects(log).count(f"{ctx.run_id} second") == 1:
+            raise WorkerDied("killed mid-step")
+        return 2
+
+    first = ctx.step.run("first", lambda: record(f"{ctx.run_id} first") or 1)
+    return first + ctx.step.run("second", second)

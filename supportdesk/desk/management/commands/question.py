@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from supportdesk.desk import selectors, services
 from supportdesk.desk.errors import DeskError
+from supportdesk.desk.models import Channel
 
 
 class Command(BaseCommand):
@@ -29,6 +30,7 @@ class Command(BaseCommand):
                     question=selectors.question_get(options["id"]),
                     answered_by=options["by"] or getpass.getuser(),
                     answer=options["text"],
+                    channel=Channel.CLI,
                 )
                 self.stdout.write(
                     f"answered question {question.pk} on ticket {question.ticket_id}; "

@@ -1,0 +1,112 @@
+"""The desk's own events (`app/support.*`) as they come in from outside — the API's
+`POST /api/events` and the Inngest-compatible `/e/<key>` — checked at the door.
+
+- A `ticketId` is an integer naming a ticket of the sender's organization (a string "42" would
+  never match the integer the desk's waits compare with, and the answer would be lost).
+- An answer sent as an event (`app/support.ticket.developer-response`) is an answer like any
+  other: it goes through `question_answer`, so the question is answered once, recorded with who,
+  when and through which key, and every inbox updates. Resending it with the same id is accepted
+  and ignored, as for any event.
+
+All or nothing: one refused event refuses the batch, and nothing is stored.
+"""
+
+from typing import Any
+
+from django.db import transaction
+
+from supportdesk import durable
+from supportdesk.desk import selectors, services
+from supportdesk.desk.errors import DeskError, InvalidField, NotFound
+from supportdesk.desk.models import Channel, Organization, Ticket
+from supportdesk.durable.models import Event
+
+SUPPORT_EVENTS = "app/support."
+TICKET_EVENTS = {services.TICKET_CREATED, services.TICKET_CLOSED, services.DEVELOPER_RESPONSE}
+MAX_TICKET_ID = 2**63 - 1
+
+
+def events_receive(*, organization: Organization, events: list[dict], key_name: str) -> list[str]:
+    """Send events from an outside client as the organization's; returns their ids in order."""
+    tenant = services.organization_tenant(organization.pk)
+    ids: list[str] = []
+    with transaction.atomic():
+        plain: list[dict] = []
+        for index, event in enumerate(events):
+            name = event.get("name", "")
+            if name.startswith(SUPPORT_EVENTS):
+                event = {**event, "data": _checked_ticket(index, event, organization)}
+            if name == services.DEVELOPER_RESPONSE:
+                ids.extend(durable.send_events(plain, tenant=tenant) if plain else [])
+                plain = []
+                ids.append(_answer(index, event, organization, key_name, tenant))
+            else:
+                plain.append(event)
+        if plain:
+            ids.extend(durable.send_events(plain, tenant=tenant))
+    return ids
+
+
+def _checked_ticket(index: int, event: dict, organization: Organization) -> dict:
+    data = dict(event.get("data") or {})
+    required = event["name"] in TICKET_EVENTS
+    if "ticketId" not in data and not required:
+        return data
+    ticket_id = ticket_id_from(data.get("ticketId"), loc=(index, "data", "ticketId"))
+    if (
+        event["name"] in TICKET_EVENTS
+        and not Ticket.objects.filter(pk=ticket_id, organization=organization).exists()
+    ):
+        raise InvalidField(
+            f"event {index}: data.ticketId: there is no ticket {ticket_id} in this organization",
+            loc=(index, "data", "ticketId"),
+        )
+    data["ticketId"] = ticket_id
+    return data
+
+
+def ticket_id_from(value: Any, *, loc: tuple) -> int:
+    """A ticket id as JSON carries it: an integer (7.0 is 7); anything else is refused."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_TICKET_ID:
+        shown = "missing" if value is None else f"{type(value).__name__} {value!r:.40}"
+        raise InvalidField(
+            f"event {loc[0]}: data.ticketId must be a ticket id, a positive integer such as 42 "
+            f"(not a string), but is {shown}",
+            loc=loc,
+        )
+    return value
+
+
+def _answer(index: int, event: dict, organization: Organization, key_name: str, tenant: str) -> str:
+    data = event["data"]
+    event_id = event.get("id") or ""
+    if event_id and Event.objects.filter(tenant=tenant, event_id=event_id).exists():
+        return event_id  # sent before: accepted and ignored
+    try:
+        question = selectors.question_get(data.get("questionId"), organization=organization)
+    except NotFound:
+        raise InvalidField(
+            f"event {index}: data.questionId: no question {data.get('questionId')!r:.60} in this "
+            "organization",
+            loc=(index, "data", "questionId"),
+        ) from None
+    if question.ticket_id != data["ticketId"]:
+        raise InvalidField(
+            f"event {index}: data.ticketId: question {question.pk} is about ticket "
+            f"{question.ticket_id}, not {data['ticketId']}",
+            loc=(index, "data", "ticketId"),
+        )
+    answered_by = data.get("answeredBy") or key_name
+    event_id = event_id or services.response_event_id(question)
+    try:
+        services.question_answer(
+            question=question, answered_by=answered_by if isinstance(answered_by, str) else "",
+            answer=data.get("answer"), channel=Channel.EVENT, key_name=key_name, event_id=event_id,
+        )  # fmt: skip
+    except DeskError as exc:
+        if exc.code != "invalid":
+            raise
+        raise InvalidField(f"event {index}: data: {exc.message}", loc=(index, "data")) from None
+    return event_id
