@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from supportdesk import durable
+from supportdesk.desk import observers
 from supportdesk.desk.errors import Conflict, DeskError
 from supportdesk.desk.models import (
     Channel,
@@ -26,7 +27,6 @@ from supportdesk.desk.models import (
 )
 from supportdesk.durable.models import Run
 from supportdesk.durable.values import text_problem
-from supportdesk.inbox import live, notifications
 
 TICKET_CREATED = "app/support.ticket.created"
 TICKET_CLOSED = "app/support.ticket.closed"
@@ -96,7 +96,7 @@ def ticket_reply(*, ticket_id: int, run_id, agent: str, body: str) -> Reply:
             )
     except IntegrityError:
         return Reply.objects.get(idempotency_key=key)
-    live.ticket_changed(ticket_id)
+    observers.announce(observers.TICKET_CHANGED, ticket_id)
     return reply
 
 
@@ -113,7 +113,7 @@ def ticket_store_result(*, ticket_id: int, resolution: str) -> Ticket:
     ticket.resolution = resolution
     ticket.updated_at = timezone.now()
     ticket.save(update_fields=["status", "resolution", "updated_at"])
-    live.ticket_changed(ticket.pk)
+    observers.announce(observers.TICKET_CHANGED, ticket.pk)
     return ticket
 
 
@@ -123,7 +123,7 @@ def ticket_close(*, ticket: Ticket) -> Ticket:
         now = timezone.now()
         Ticket.objects.filter(pk=ticket.pk).update(status=TicketStatus.CLOSED, updated_at=now)
         _questions_cancel(Question.objects.filter(ticket=ticket, status=QuestionStatus.PENDING))
-        live.ticket_changed(ticket.pk)
+        observers.announce(observers.TICKET_CHANGED, ticket.pk)
         durable.send_events(
             {"name": TICKET_CLOSED, "data": {"ticketId": ticket.pk}},
             tenant=organization_tenant(ticket.organization_id),
@@ -152,9 +152,8 @@ def question_open(
         context=_clean_text(context, field="context", required=False),
         expires_at=expires_at,
     )
-    live.question_changed(question.pk)
-    live.ticket_changed(ticket_id)
-    notifications.question_notify_later(question.pk, "opened")
+    observers.announce(observers.QUESTION_OPENED, question.pk)
+    observers.announce(observers.TICKET_CHANGED, ticket_id)
     return question
 
 
@@ -203,7 +202,7 @@ def question_answer(
             },
             tenant=organization_tenant(question.ticket.organization_id),
         )
-        live.question_changed(question.pk)
+        observers.announce(observers.QUESTION_CHANGED, question.pk)
     return question
 
 
@@ -224,7 +223,7 @@ def question_claim(*, question: Question, user: User) -> Question:
             if question.status != QuestionStatus.PENDING:
                 raise Conflict(question_closed_message(question))
             raise Conflict(f"already claimed by {user_display_name(question.claimed_by)}")
-        live.question_changed(question.pk)
+        observers.announce(observers.QUESTION_CHANGED, question.pk)
     return question
 
 
@@ -236,7 +235,7 @@ def question_release(*, question: Question, user: User) -> Question:
         question.refresh_from_db()
         if not released:
             raise Conflict("you have not claimed this question")
-        live.question_changed(question.pk)
+        observers.announce(observers.QUESTION_CHANGED, question.pk)
     return question
 
 
@@ -264,8 +263,7 @@ def question_expire(*, question_id) -> bool:
             status=QuestionStatus.EXPIRED
         )
         if expired:
-            live.question_changed(question_id)
-            notifications.question_notify_later(question_id, "expired")
+            observers.announce(observers.QUESTION_EXPIRED, question_id)
     return bool(expired)
 
 
@@ -279,4 +277,4 @@ def _questions_cancel(pending) -> None:
         status=QuestionStatus.CANCELLED
     )
     for question_id in ids:
-        live.question_changed(question_id)
+        observers.announce(observers.QUESTION_CHANGED, question_id)

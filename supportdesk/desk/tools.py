@@ -14,8 +14,7 @@ from pydantic import BaseModel, Field
 
 from agents import ToolContext, tool
 from agents.step import parse_duration
-from supportdesk.desk import selectors, services
-from supportdesk.inbox import live
+from supportdesk.desk import observers, selectors, services
 
 
 class TicketState(BaseModel):
@@ -107,7 +106,7 @@ def ask_developer(
         return {"error": "No developer response provided"}
     # The answer may have come from another process (the CLI, say); in the embedded mode only
     # this process reaches the open inboxes, so it tells them too. A repeated push is harmless.
-    step.run("ask_developer.announced", live.publish_question, question_id)
+    step.run("ask_developer.announced", observers.tell, observers.QUESTION_CHANGED, question_id)
     return {
         "developerResponse": response["data"]["answer"],
         "responseTime": response["data"]["timestamp"],

@@ -7,7 +7,15 @@ class InboxConfig(AppConfig):
     verbose_name = "Reviewer inbox"
 
     def ready(self) -> None:
-        from supportdesk.durable import observers
-        from supportdesk.inbox import live, tasks  # noqa: F401  (registers the Huey tasks)
+        from supportdesk.desk import observers as desk
+        from supportdesk.durable import observers as durable
+        from supportdesk.inbox import live, notifications, tasks  # noqa: F401  (Huey tasks)
 
-        observers.subscribe(live.run_changed)
+        durable.subscribe(live.run_changed)
+        # The desk announces its changes after commit; the inbox pushes them to open pages and
+        # notifies reviewers. (The desk never imports the inbox.)
+        for topic in (desk.QUESTION_OPENED, desk.QUESTION_CHANGED, desk.QUESTION_EXPIRED):
+            desk.subscribe(topic, live.publish_question)
+        desk.subscribe(desk.QUESTION_OPENED, notifications.notify_opened)
+        desk.subscribe(desk.QUESTION_EXPIRED, notifications.notify_expired)
+        desk.subscribe(desk.TICKET_CHANGED, live.publish_ticket)

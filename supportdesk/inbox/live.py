@@ -7,7 +7,6 @@ import os
 import threading
 
 from channels.layers import get_channel_layer
-from django.db import transaction
 from django.template.loader import render_to_string
 
 logger = logging.getLogger(__name__)
@@ -25,13 +24,8 @@ def run_group(run_id) -> str:
     return f"run-{run_id}"
 
 
-def question_changed(question_id) -> None:
-    """Tell the organization's open inboxes, once the current transaction commits."""
-    transaction.on_commit(lambda: publish_question(question_id))
-
-
-def ticket_changed(ticket_id: int) -> None:
-    transaction.on_commit(lambda: _send(ticket_group(ticket_id), {"type": "ticket.changed"}))
+def publish_ticket(ticket_id: int) -> None:
+    _send(ticket_group(ticket_id), {"type": "ticket.changed"})
 
 
 def run_changed(run_id) -> None:

@@ -18,6 +18,14 @@ logger = logging.getLogger(__name__)
 SLACK_TIMEOUT_SECONDS = 5
 
 
+def notify_opened(question_id) -> None:
+    question_notify_later(question_id, "opened")
+
+
+def notify_expired(question_id) -> None:
+    question_notify_later(question_id, "expired")
+
+
 def question_notify_later(question_id, kind: str) -> None:
     def enqueue() -> None:
         from supportdesk.inbox.tasks import notify_question_task
