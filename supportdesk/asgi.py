@@ -14,8 +14,10 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from supportdesk.inbox.routing import websocket_urlpatterns  # noqa: E402
+from supportdesk.server import BodyLimitMiddleware  # noqa: E402
 
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
+http_app = BodyLimitMiddleware(http_app)
 application = ProtocolTypeRouter(
     {
         "http": http_app,

@@ -163,9 +163,11 @@ class LiveApp:
     def __init__(self, env: dict):
         self.env = worker_environment({"EMBEDDED_WORKER": "1", **env})
         self.port = free_port()
+        self.log = ROOT / "var" / "test" / f"serve-{os.getpid()}-{time.monotonic_ns()}.log"
+        self.log.parent.mkdir(parents=True, exist_ok=True)
         self.server = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--port", str(self.port)],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=ROOT, env=self.env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
         )  # fmt: skip
         wait_until(self._listening)
         self.url = f"http://127.0.0.1:{self.port}"

@@ -14,6 +14,9 @@ os.environ.setdefault(
     "DURABLE_WORKFLOW_MODULES", "tests.durable.workflows,tests.reliability.workflows"
 )
 os.environ.setdefault("TEST_DATABASE_NAME", "test_supportdesk")
+# Rate limits out of the way, except where a test sets its own (tests/api/test_rate_limits.py).
+for _limit in ("KEY_REQUESTS", "ORG_REQUESTS", "ORG_EVENTS"):
+    os.environ.setdefault(f"SUPPORTDESK_{_limit}_PER_MINUTE", "1000000")
 
 from supportdesk.settings import *  # noqa: E402, F403
 

@@ -15,7 +15,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
-from supportdesk.api import body, selectors, services
+from supportdesk.api import body, limits, selectors, services
 from supportdesk.api.errors import RequestRefused
 from supportdesk.api.models import ApiKey
 from supportdesk.api.schemas import (
@@ -43,7 +43,10 @@ from supportdesk.durable.models import Run
 
 class ApiKeyAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
-        return services.key_authenticate(kind=ApiKey.KIND, plaintext=token)
+        key = services.key_authenticate(kind=ApiKey.KIND, plaintext=token)
+        if key is not None:
+            limits.charge_request(key)  # 429 past the key's or the organization's budget
+        return key
 
 
 class StrictJsonParser(Parser):
@@ -99,7 +102,10 @@ def desk_error(request: HttpRequest, exc: DeskError) -> HttpResponse:
 
 @api.exception_handler(RequestRefused)
 def request_refused(request: HttpRequest, exc: RequestRefused) -> HttpResponse:
-    return reply(request, exc.status, exc.message)
+    response = reply(request, exc.status, exc.message)
+    for header, value in exc.headers.items():
+        response[header] = value
+    return response
 
 
 @api.exception_handler(AuthenticationError)
@@ -135,6 +141,7 @@ def page_of(queryset: QuerySet, pagination: Pagination) -> dict:
 def ticket_create(request: HttpRequest, payload: TicketIn):
     """Create a ticket: its support workflow starts at once (`app/support.ticket.created`)."""
     organization = organization_of(request)
+    limits.charge_events(organization.pk, 1)  # a ticket starts a run, as an event does
     ticket = desk_services.ticket_create(
         organization=organization, title=payload.title, body=payload.body,
         priority=payload.priority, customer=payload.customer,

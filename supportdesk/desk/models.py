@@ -18,6 +18,13 @@ class Organization(models.Model):
     slack_webhook_url = models.URLField(
         blank=True, help_text="A Slack incoming webhook: new and expired questions are posted."
     )
+    max_concurrent_runs = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="How many of this organization's runs may execute at once (Inngest's "
+        "concurrency key). Blank: the server's default (SUPPORTDESK_ORG_CONCURRENCY). Keep it "
+        "below the number of workers, so that other organizations always find one free.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

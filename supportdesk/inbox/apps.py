@@ -9,7 +9,7 @@ class InboxConfig(AppConfig):
     def ready(self) -> None:
         from supportdesk.desk import observers as desk
         from supportdesk.durable import observers as durable
-        from supportdesk.inbox import live, notifications, tasks  # noqa: F401  (Huey tasks)
+        from supportdesk.inbox import live, notifications, sessions, tasks  # noqa: F401
 
         durable.subscribe(live.run_changed)
         # The desk announces its changes after commit; the inbox pushes them to open pages and
@@ -19,3 +19,4 @@ class InboxConfig(AppConfig):
         desk.subscribe(desk.QUESTION_OPENED, notifications.notify_opened)
         desk.subscribe(desk.QUESTION_EXPIRED, notifications.notify_expired)
         desk.subscribe(desk.TICKET_CHANGED, live.publish_ticket)
+        sessions.connect_signals()

@@ -24,6 +24,16 @@ def run_group(run_id) -> str:
     return f"run-{run_id}"
 
 
+def user_group(user_id: int) -> str:
+    """Every socket a user has open, so that they can all be closed at once."""
+    return f"user-{user_id}"
+
+
+def close_user_sockets(user_id: int) -> None:
+    """The user signed out, was deactivated or is no reviewer any more: close their sockets."""
+    _send(user_group(user_id), {"type": "session.revoked"})
+
+
 def publish_ticket(ticket_id: int) -> None:
     _send(ticket_group(ticket_id), {"type": "ticket.changed"})
 

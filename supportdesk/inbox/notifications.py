@@ -10,7 +10,6 @@ import urllib.request
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
 from django.template.loader import render_to_string
 
 logger = logging.getLogger(__name__)
@@ -19,24 +18,15 @@ SLACK_TIMEOUT_SECONDS = 5
 
 
 def notify_opened(question_id) -> None:
-    question_notify_later(question_id, "opened")
+    from supportdesk.inbox.digests import notification_request
+
+    notification_request(question_id, "opened")
 
 
 def notify_expired(question_id) -> None:
-    question_notify_later(question_id, "expired")
+    from supportdesk.inbox.digests import notification_request
 
-
-def question_notify_later(question_id, kind: str) -> None:
-    def enqueue() -> None:
-        from supportdesk.inbox.tasks import notify_question_task
-
-        try:
-            notify_question_task(str(question_id), kind)
-        except Exception:
-            logger.warning("could not enqueue the %s notification of %s", kind, question_id,
-                           exc_info=True)  # fmt: skip
-
-    transaction.on_commit(enqueue)
+    notification_request(question_id, "expired")
 
 
 def question_notify(question_id, kind: str) -> dict[str, bool]:
