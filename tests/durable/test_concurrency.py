@@ -8,10 +8,12 @@ import pytest
 from django.utils import timezone
 
 from supportdesk import durable
+from supportdesk.durable.engine import execute_run
 from supportdesk.durable.models import Event, Run, RunStatus, Step, Wait, WaitKind, WaitStatus
 from supportdesk.durable.services import wait_expire
 from supportdesk.durable.sweeper import sweep
 from tests.conftest import in_threads
+from tests.durable.workflows import side_effects
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -24,6 +26,11 @@ def spin(seconds: float) -> None:
 
 def answer_event(ticket: int, answer: str = "a") -> dict:
     return {"name": "test/answer", "data": {"ticketId": ticket, "answer": answer}}
+
+
+def start_runs(name: str, data: list[dict]) -> list:
+    ids = durable.send_events([{"name": name, "data": d} for d in data])
+    return list(Run.objects.filter(event__event_id__in=ids).values_list("pk", flat=True))
 
 
 def test_answer_and_timeout_racing_on_one_wait_resolve_it_exactly_once(drain):
@@ -139,3 +146,49 @@ def test_duplicate_event_ids_sent_concurrently_start_one_run():
     assert results == [["same-id"]] * 8
     assert Event.objects.filter(event_id="same-id").count() == 1
     assert Run.objects.count() == 1
+
+
+def test_two_executions_of_one_run_at_once_let_exactly_one_proceed(drain, side_effect_log):
+    """A redelivered message, or the sweeper enqueuing a run whose message was only late: two
+    executions of one run start together. One proceeds, the other leaves it be; every step body
+    runs once."""
+    runs = 40
+    resumed = start_runs("test/wait", [{"ticketId": 1000 + n} for n in range(runs)])
+    due = start_runs("test/sleep", [{"seconds": 1.0}] * runs)
+    drain()  # the waits wait, the sleeps sleep
+    fresh = start_runs("test/steps", [{"count": 3}] * runs)
+    durable.send_events([answer_event(1000 + n, "late") for n in range(runs)])
+    last_wake = max(Run.objects.filter(pk__in=due).values_list("wake_at", flat=True))
+    time.sleep(max((last_wake - timezone.now()).total_seconds(), 0) + 0.01)  # all sleeps are due
+    assert Run.objects.filter(pk__in=fresh + resumed, status=RunStatus.QUEUED).count() == 2 * runs
+    assert Run.objects.filter(pk__in=due, status=RunStatus.SLEEPING).count() == runs
+
+    outcomes: dict = {}
+    for run_id in fresh + resumed + due:
+        outcomes[run_id] = []
+        racers = [lambda r=run_id: outcomes[r].append(execute_run(r)) for _ in range(2)]
+        assert in_threads(*racers) == []  # a barrier: both start together
+    for run_id, pair in outcomes.items():
+        assert sorted(pair) == ["completed", "not runnable"], (run_id, pair)
+
+    lines = side_effects(side_effect_log)
+    for run_id in fresh:
+        assert [line for line in lines if line.startswith(f"{run_id} ")] == [
+            f"{run_id} step {n} {edge}" for n in range(3) for edge in ("start", "end")
+        ]
+        assert Run.objects.get(pk=run_id).output == {"total": 0 + 1 + 2}
+    for run_id in resumed:  # "before" ran before the wait, "after" once after it
+        assert [line for line in lines if line.startswith(f"{run_id} ")] == [
+            f"{run_id} before",
+            f"{run_id} after",
+        ]
+        assert Run.objects.get(pk=run_id).output["answer"] == "late"
+    for run_id in due:  # one execution went on from the sleep and sent its event once
+        assert Event.objects.filter(name="test/slept", data__run=str(run_id)).count() == 1
+    # One execution of each pair took the run: one "running" transition per execution that ran.
+    runnings = {
+        run_id: Run.objects.get(pk=run_id).transitions.filter(status=RunStatus.RUNNING).count()
+        for run_id in outcomes
+    }
+    assert {runnings[r] for r in fresh} == {1}
+    assert {runnings[r] for r in resumed + due} == {2}
