@@ -12,10 +12,11 @@ from django.core import mail
 
 from supportdesk import durable
 from supportdesk.desk import services
-from supportdesk.desk.models import Question
+from supportdesk.desk.models import Question, QuestionStatus
 from supportdesk.durable.models import Run, RunStatus
 from supportdesk.inbox import notifications
 from tests.conftest import wait_until
+from tests.fakes.mail import sent_emails
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -98,6 +99,47 @@ def worker_ready(start_worker, **extra_env):
     [sentinel] = durable.send_events({"name": "test/steps", "data": {"count": 1}})
     wait_until(lambda: Run.objects.get(event__event_id=sentinel).status == RunStatus.COMPLETED)
     return worker
+
+
+@pytest.mark.slow
+def test_opening_and_expiring_a_question_mail_and_post_through_the_worker(
+    start_worker, ann, bob, organization, slack, tmp_path
+):
+    organization.slack_webhook_url = slack.url
+    organization.save(update_fields=["slack_webhook_url"])
+    mail_dir = tmp_path / "mail"
+    worker_ready(
+        start_worker,
+        EMAIL_BACKEND="tests.fakes.mail.FileEmailBackend",
+        TEST_EMAIL_DIR=str(mail_dir),
+        SUPPORTDESK_QUESTION_TIMEOUT="2s",
+        SUPPORTDESK_QUESTION_ANSWER_GRACE="0s",
+    )
+    ticket = services.ticket_create(organization=organization, title="Checkout crashes",
+                                    priority="critical")  # fmt: skip
+    question = wait_until(lambda: Question.objects.filter(ticket=ticket).first())
+
+    # Opened: the worker's notification task mailed both reviewers and posted to Slack.
+    [opened] = wait_until(lambda: sent_emails(mail_dir))
+    assert sorted(opened["To"].split(", ")) == ["ann@example.com", "bob@example.com"]
+    assert "Technical Support asks about ticket" in opened["Subject"]
+    assert "Checkout crashes" in opened["Subject"]
+    assert f"/questions/{question.pk}/" in opened.get_content()
+    wait_until(lambda: len(slack.posts) == 1)
+    assert "Checkout crashes" in slack.posts[0]["text"]
+
+    # Nobody answers: the run's wait expires in the worker, and the expiry is told the same way.
+    run = ticket.runs.get()
+    wait_until(lambda: Run.objects.get(pk=run.pk).status == RunStatus.COMPLETED, timeout=30)
+    assert Question.objects.get(pk=question.pk).status == QuestionStatus.EXPIRED
+    opened_again, expired = wait_until(lambda: (found := sent_emails(mail_dir))[1:] and found)
+    assert opened_again["Subject"] == opened["Subject"]
+    assert "Unanswered question expired on ticket" in expired["Subject"]
+    assert sorted(expired["To"].split(", ")) == ["ann@example.com", "bob@example.com"]
+    assert f"/questions/{question.pk}/" in expired.get_content()
+    wait_until(lambda: len(slack.posts) == 2)
+    assert "expired unanswered" in slack.posts[1]["text"]
+    assert len(sent_emails(mail_dir)) == 2
 
 
 class SilentWebhook:
