@@ -1,6 +1,7 @@
 """The engine with real `run_huey` consumer processes: resume after a wait, and crash recovery."""
 
 import re
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -54,13 +55,54 @@ def test_sigkilled_worker_run_is_recovered_without_repeating_completed_steps(
     assert "recovered: the worker's lease expired" in reasons
 
 
+# --- delayed wake-ups: the queue's scheduled messages, with the sweeper effectively off ----------
+# The sweeper would also enqueue overdue timers (2 s after they are due); at one sweep an hour,
+# only the scheduled messages can wake these runs.
+SWEEPER_OFF = {"DURABLE_SWEEP_SECONDS": "3600"}
+RETRY_BASE = 1.5
+# Huey's scheduler enqueues due messages once a second, so a wake-up comes up to ~1 s late; the
+# rest leaves room for a loaded machine. (A sweeper would fire them 2 s or more late.)
+ON_TIME = timedelta(seconds=1.9)
+
+
+def ready_worker(start_worker, workers: int = 1, **extra_env):
+    """A worker that has completed a run, so startup is not counted in any delay."""
+    worker = start_worker(workers=workers, extra_env={**SWEEPER_OFF, **extra_env})
+    [sentinel] = durable.send_events({"name": "test/steps", "data": {"count": 1}})
+    wait_until(lambda: Run.objects.get(event__event_id=sentinel).status == RunStatus.COMPLETED)
+    return worker
+
+
+def woken_after(run: Run, status: str) -> list[tuple[datetime, datetime]]:
+    """(entered `status`, next started running) for each time the run entered `status`."""
+    transitions = list(run.transitions.values_list("status", "at"))
+    return [
+        (at, next(later for state, later in transitions[index:] if state == RunStatus.RUNNING))
+        for index, (state, at) in enumerate(transitions)
+        if state == status
+    ]
+
+
 def test_worker_retries_a_failing_step_with_a_delay_not_a_sleeping_worker(
     start_worker, side_effect_log
 ):
-    start_worker(workers=1)
+    ready_worker(start_worker, workers=1, DURABLE_RETRY_BASE_SECONDS=str(RETRY_BASE))
     durable.send_events({"name": "test/flaky", "data": {"fail_times": 2}, "id": "flaky"})
-    wait_until(lambda: run_of("flaky").status == RunStatus.COMPLETED)
+    wait_until(lambda: run_of("flaky").status == RunStatus.RETRYING)
+    # The only worker thread is free during the delay: another run starts and completes.
+    durable.send_events({"name": "test/steps", "data": {"count": 2}, "id": "meanwhile"})
+    wait_until(lambda: run_of("flaky").status == RunStatus.COMPLETED, timeout=30)
+
     run = run_of("flaky")
     assert run.output == {"succeeded_on": 3}
     reasons = " | ".join(run.transitions.values_list("reason", flat=True))
     assert re.search(r"call: attempt 1 failed .*call: attempt 2 failed", reasons)
+    retries = woken_after(run, RunStatus.RETRYING)
+    assert len(retries) == 2
+    for attempt, (failed_at, retried_at) in enumerate(retries, start=1):
+        delay = timedelta(seconds=RETRY_BASE * 2 ** (attempt - 1))  # base × 2^(n−1)
+        tolerance = timedelta(milliseconds=50)  # the transition is stored just after wake_at
+        assert delay - tolerance <= retried_at - failed_at <= delay + ON_TIME, (attempt, retries)
+    meanwhile = run_of("meanwhile")
+    assert meanwhile.status == RunStatus.COMPLETED
+    assert retries[0][0] < meanwhile.ended_at < retries[0][1]
