@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from supportdesk import durable
-from supportdesk.durable.models import Run, RunStatus
+from supportdesk.durable.models import Run, RunStatus, Wait, WaitKind, WaitStatus
 from tests.conftest import wait_until
 from tests.durable.workflows import side_effects
 
@@ -106,3 +106,35 @@ def test_worker_retries_a_failing_step_with_a_delay_not_a_sleeping_worker(
     meanwhile = run_of("meanwhile")
     assert meanwhile.status == RunStatus.COMPLETED
     assert retries[0][0] < meanwhile.ended_at < retries[0][1]
+
+
+def test_sleeps_retries_and_wait_timeouts_wake_on_time_with_the_sweeper_off(
+    start_worker, side_effect_log
+):
+    ready_worker(start_worker, workers=2, DURABLE_RETRY_BASE_SECONDS=str(RETRY_BASE))
+    durable.send_events([
+        {"name": "test/sleep", "data": {"seconds": 1.5}, "id": "sleeps"},
+        {"name": "test/flaky", "data": {"fail_times": 1}, "id": "retries"},
+        {"name": "test/wait", "data": {"ticketId": 77, "timeout": 1.5}, "id": "times-out"},
+    ])  # fmt: skip
+    runs = ["sleeps", "retries", "times-out"]
+    wait_until(lambda: all(run_of(r).status == RunStatus.COMPLETED for r in runs), timeout=30)
+
+    sleeper = run_of("sleeps")
+    due = sleeper.steps.get(key="nap").wake_at
+    [(_, woke)] = woken_after(sleeper, RunStatus.SLEEPING)
+    assert due <= woke <= due + ON_TIME
+
+    retrier = run_of("retries")
+    [(failed, retried)] = woken_after(retrier, RunStatus.RETRYING)
+    delay = timedelta(seconds=RETRY_BASE)
+    assert delay - timedelta(milliseconds=50) <= retried - failed <= delay + ON_TIME
+    assert retrier.output == {"succeeded_on": 2}
+
+    waiter = run_of("times-out")
+    wait = Wait.objects.get(run=waiter, kind=WaitKind.STEP)
+    assert wait.status == WaitStatus.TIMED_OUT
+    assert wait.expires_at <= wait.resolved_at <= wait.expires_at + ON_TIME
+    [(_, resumed)] = woken_after(waiter, RunStatus.WAITING)
+    assert resumed <= wait.resolved_at + ON_TIME
+    assert waiter.output == {"before": "ready", "answer": None, "after": "done"}
