@@ -122,3 +122,25 @@ def test_an_inbox_whose_websocket_was_cut_converges_on_reconnect(browser, app, o
     expect(card(page, fresh)).to_have_count(1)
     expect(card(page, old)).to_have_count(0)
     assert len(page_state["routes"]) == 2  # it reconnected
+
+
+@pytest.mark.skipif(
+    not os.environ.get("REDIS_URL"),
+    reason="scale-out mode only: in the embedded mode the workers share the web process and its "
+    "in-memory channel layer, so no push crosses processes",
+)
+def test_a_question_opened_by_a_separate_worker_is_pushed_through_redis(
+    browser, live_app, start_worker, organization, ann
+):
+    # The web process runs no worker: the run, its question and the push all come from run_huey.
+    app = live_app({"ANTHROPIC_API_KEY": "", "EMBEDDED_WORKER": "0"})
+    start_worker(workers=2, extra_env={"ANTHROPIC_API_KEY": ""})
+    page = open_inbox(browser, app, ann)
+
+    ticket = services.ticket_create(organization=organization, title="Payments fail in 2.4.1",
+                                    priority="critical")  # fmt: skip
+    question = wait_until(lambda: Question.objects.filter(ticket=ticket).first())
+    expect(card(page, question)).to_contain_text("Payments fail in 2.4.1")  # no reload: pushed
+    services.question_answer(question=question, answered_by="Ann", answer="Fixed in 2.4.2.")
+    expect(card(page, question)).to_have_count(0)
+    wait_until(lambda: ticket.runs.get().status == RunStatus.COMPLETED)
