@@ -126,6 +126,10 @@ class WorkerProcess:
             start_new_session=True,
         )  # fmt: skip
 
+    def output(self) -> str:
+        """What the worker printed and logged so far."""
+        return self.log.read_text(errors="replace")
+
     def kill(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)

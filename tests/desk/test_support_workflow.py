@@ -5,12 +5,14 @@ import time
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
+from django.utils import timezone
 
 from supportdesk import durable
 from supportdesk.desk import services
 from supportdesk.desk.errors import Conflict, DeskError
 from supportdesk.desk.models import Question, QuestionStatus, TicketStatus
-from supportdesk.durable.models import Event, Run, RunStatus
+from supportdesk.durable.models import Event, Run, RunStatus, Wait, WaitKind, WaitStatus
 from supportdesk.durable.sweeper import sweep
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -83,6 +85,72 @@ def test_an_unanswered_question_expires_and_the_agent_goes_on(organization, drai
     wait = run.steps.get(key="developer.response")
     assert (wait.status, wait.output) == ("completed", None)
     # Told "No developer response provided", the agent still answered the customer.
+    assert "we will follow up" in ticket.replies.get().body
+
+
+def sleep_until(moment) -> None:
+    time.sleep(max((moment - timezone.now()).total_seconds(), 0))
+
+
+def test_an_answer_accepted_at_the_last_moment_reaches_the_run(organization, drain, settings):
+    """SUPPORTDESK_QUESTION_ANSWER_GRACE: the run's wait outlives its question, so an answer
+    accepted just before the question's deadline still resumes the run with that answer, even
+    when the timers fire between the answer's commit and its matching."""
+    settings.QUESTION_TIMEOUT, settings.QUESTION_ANSWER_GRACE = 2.0, 1.0
+    ticket = critical_ticket(organization)
+    drain()
+    question = Question.objects.get(ticket=ticket)
+    wait = Wait.objects.get(run=question.run, kind=WaitKind.STEP)
+    assert wait.expires_at - question.expires_at >= timezone.timedelta(seconds=1.0)
+
+    sleep_until(question.expires_at - timezone.timedelta(seconds=0.15))
+    swept = {}
+
+    def timers_fire_past_the_deadline():
+        sleep_until(question.expires_at + timezone.timedelta(seconds=0.1))
+        swept.update(sweep())
+
+    with transaction.atomic():
+        # Registered first, so it runs after the commit and before the answer's event is matched.
+        transaction.on_commit(timers_fire_past_the_deadline)
+        services.question_answer(question=question, answered_by="ann", answer="Fixed in 2.4.2.")
+    assert swept["waits_expired"] == 0  # the question's deadline passed, not the wait's
+    drain()
+    question.refresh_from_db()
+    run = ticket.runs.get()
+    assert question.status == QuestionStatus.ANSWERED
+    assert Wait.objects.get(pk=wait.pk).status == WaitStatus.RESOLVED
+    assert run.status == RunStatus.COMPLETED
+    assert run.steps.get(key="developer.response").output["data"]["answer"] == "Fixed in 2.4.2."
+    assert "Our engineering team says: Fixed in 2.4.2." in ticket.replies.get().body
+
+
+def test_an_answer_just_after_the_deadline_is_refused_and_the_run_times_out(
+    organization, drain, settings
+):
+    settings.QUESTION_TIMEOUT, settings.QUESTION_ANSWER_GRACE = 2.0, 1.0
+    ticket = critical_ticket(organization)
+    drain()
+    question = Question.objects.get(ticket=ticket)
+    wait = Wait.objects.get(run=question.run, kind=WaitKind.STEP)
+
+    sleep_until(question.expires_at + timezone.timedelta(seconds=0.05))
+    with pytest.raises(Conflict, match="this question expired at"):
+        services.question_answer(question=question, answered_by="ann", answer="too late")
+    assert not Event.objects.filter(name=services.DEVELOPER_RESPONSE).exists()
+    sweep()
+    drain()
+    assert ticket.runs.get().status == RunStatus.WAITING  # the grace: the wait outlives it
+
+    sleep_until(wait.expires_at)
+    sweep()
+    drain()
+    question.refresh_from_db()
+    run = ticket.runs.get()
+    assert Wait.objects.get(pk=wait.pk).status == WaitStatus.TIMED_OUT
+    assert (question.status, question.answer) == (QuestionStatus.EXPIRED, "")
+    assert run.status == RunStatus.COMPLETED
+    assert run.steps.get(key="developer.response").output is None
     assert "we will follow up" in ticket.replies.get().body
 
 
