@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-SUITES = ["engine", "desk", "inbox", "api", "scale"]
+SUITES = ["engine", "desk", "fairness", "inbox", "api", "scale"]
 # BENCH_DATABASE_URL / BENCH_REDIS_URL move the scale-out mode elsewhere (another engineer's
 # benchmarks on the same machine, say).
 MODES = {
@@ -65,6 +65,12 @@ ROWS = [
     ("ticket created → first question", "desk", latency("ticket_to_first_question"),
      "fake Claude API"),
     ("answer → run completed", "desk", latency("answer_to_completion"), "fake Claude API"),
+    ("org A: ticket → first question, unloaded", "fairness",
+     latency("quiet_first_question_unloaded"), "fake Claude API"),
+    ("org A: ticket → first question, org B flooding 2,000 tickets", "fairness",
+     lambda r: f"{latency('quiet_first_question_under_flood')(r)} "
+               f"({r['flood_over_unloaded_p50']:.2f}× unloaded)",
+     "p50 ≤ 2× unloaded"),
     ("push latency, 1 client", "inbox", latency("push_latency_1_clients"),
      "p50 ≤ 20 ms, p99 ≤ 100 ms"),
     ("push latency, 100 clients", "inbox", latency("push_latency_100_clients"),
