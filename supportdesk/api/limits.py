@@ -14,8 +14,12 @@ from supportdesk.api.errors import RequestRefused
 WINDOW_SECONDS = 60
 
 
+def clock() -> float:
+    return time.time()
+
+
 def _charge(bucket: str, amount: int, allowed: int, what: str) -> None:
-    now = time.time()
+    now = clock()
     window = int(now // WINDOW_SECONDS)
     key = f"ratelimit:{settings.RATE_LIMITS['NAMESPACE']}:{bucket}:{window}"
     cache.add(key, 0, timeout=WINDOW_SECONDS + 5)

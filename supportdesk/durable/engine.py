@@ -582,4 +582,7 @@ def _finish(run: Run, token: str, status: str, *, output: Any = None, error: str
             return "lease lost"
         waits_cancel_pending(run.pk, now=now)
         run_transition(run.pk, status, error[:2000], at=now)
+        function = registry.get_function(run.function_id)
+        if status == RunStatus.FAILED and function is not None and function.on_failure:
+            function.on_failure(run.pk, error)
     return status

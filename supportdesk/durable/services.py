@@ -160,7 +160,7 @@ def _run_cancel(run_id, reason: str) -> bool:
             Run.objects.values_list("function_id", flat=True).get(pk=run_id)
         )
         if function is not None and function.on_cancel is not None:
-            function.on_cancel(run_id)
+            function.on_cancel(run_id, reason)
     return True
 
 

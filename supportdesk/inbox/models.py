@@ -32,3 +32,16 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} notification of question {self.question_id}"
+
+
+class Push(models.Model):
+    """A push written by a process that can't reach the open sockets itself: the command line in
+    the embedded mode, whose in-memory channel layer is its own. The server relays these rows to
+    its sockets within a fraction of a second (live.OutboxRelay), then forgets them."""
+
+    group = models.CharField(max_length=100)
+    message = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"push to {self.group}"

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from supportdesk.durable.embedded import start_embedded_consumer
+from supportdesk.inbox.live import OutboxRelay
 from supportdesk.server import serve
 
 
@@ -23,6 +24,9 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, no_worker: bool, **options) -> None:
         if settings.EMBEDDED_WORKER and not no_worker:
             start_embedded_consumer()
+        if not settings.REDIS_URL:
+            # Other processes (the command line) can't reach this process's sockets themselves.
+            OutboxRelay().start()
         self.stdout.write(f"supportdesk on http://{host}:{port}/  (Ctrl-C to stop)")
         # Behind a TLS proxy, take the client's address and scheme from its headers.
         proxy = ["--proxy-headers"] if settings.HTTPS_ONLY else []
