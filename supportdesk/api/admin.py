@@ -1,21 +1,24 @@
 """API keys and event keys in Django admin: created from the add form (the key is shown once, in
-the success message), never shown again, revoked with an action."""
+the success message), never shown again, revoked with an action. A staff user sees and creates keys
+of their own organizations only."""
 
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from supportdesk.api import services
 from supportdesk.api.models import ApiKey, EventKey, Key
+from supportdesk.desk.admin_scoping import OrganizationScopedAdmin
 
 KEY_FIELDS = ["organization", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
 
 
-class KeyAdmin(admin.ModelAdmin):
+class KeyAdmin(OrganizationScopedAdmin):
     list_display = ["name", "prefix", "organization", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["organization", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix"]
     list_select_related = ["organization"]
     actions = ["revoke_keys"]
+    secret_fields = ("secret_hash",)
     usage = ""
 
     def get_fields(self, request: HttpRequest, obj: Key | None = None) -> list[str]:
