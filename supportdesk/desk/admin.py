@@ -77,7 +77,7 @@ class OrganizationForm(forms.ModelForm):
 
     class Meta:
         model = Organization
-        fields = ["name", "slug", "slack_webhook_url", "created_at"]
+        fields = ["name", "slug", "slack_webhook_url", "max_concurrent_runs", "created_at"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -116,15 +116,19 @@ class OrganizationAdmin(OrganizationScopedAdmin):
     def get_fields(self, request: HttpRequest, obj: Organization | None = None) -> list[str]:
         if obj is not None and not self.has_change_permission(request, obj):
             # A view-only page renders each field's value: show the webhook masked instead.
-            return ["name", "slug", "slack_webhook", "created_at"]
+            return ["name", "slug", "slack_webhook", "max_concurrent_runs", "created_at"]
         removable = obj is not None and obj.slack_webhook_url
         return ["name", "slug", "slack_webhook_url",
-                *(["remove_slack_webhook_url"] if removable else []), "created_at"]  # fmt: skip
+                *(["remove_slack_webhook_url"] if removable else []),
+                "max_concurrent_runs", "created_at"]  # fmt: skip
 
     def get_readonly_fields(self, request: HttpRequest, obj: Organization | None = None):
         readonly = list(super().get_readonly_fields(request, obj))
-        # The slug names the tenant platform-wide (`--org acme`); renaming it is a superuser's job.
-        return readonly if sees_everything(request) else [*readonly, "slug"]
+        if sees_everything(request):
+            return readonly
+        # Platform-wide settings: the slug names the tenant everywhere (`--org acme`), and an
+        # organization that raised its own concurrency limit could take the workers from the others.
+        return [*readonly, "slug", "max_concurrent_runs"]
 
     def get_prepopulated_fields(self, request: HttpRequest, obj: Organization | None = None):
         return super().get_prepopulated_fields(request, obj) if sees_everything(request) else {}

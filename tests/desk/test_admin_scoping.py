@@ -237,17 +237,27 @@ def test_search_filters_and_autocomplete_are_scoped(acme, globex, acme_staff):
     assert str(globex.reviewer.user.pk) not in autocomplete("reviewer", "user")
 
 
-def test_organizations_are_added_and_deleted_by_superusers_only(acme, globex, acme_staff, root):
+def test_only_superusers_add_delete_or_throttle_organizations(acme, globex, acme_staff, root):
     staff = logged_in(acme_staff)
     assert staff.get(admin_url(Organization, "add")).status_code == 403
     staff.post(admin_url(Organization, "add"), {"name": "Mine", "slug": "mine"})
     assert not Organization.objects.filter(slug="mine").exists()
     assert staff.get(admin_url(acme.organization, "delete")).status_code == 403
-    assert 'name="slug"' not in staff.get(admin_url(acme.organization)).content.decode()
+    own = staff.get(admin_url(acme.organization)).content.decode()
+    assert 'name="slug"' not in own and 'name="max_concurrent_runs"' not in own
+    saved = staff.post(admin_url(acme.organization), {
+        "name": "Acme Corp", "slug": "taken", "max_concurrent_runs": "50",
+        "created_at_0": "2026-01-01", "created_at_1": "00:00:00",
+    })  # fmt: skip
+    assert saved.status_code == 302
+    acme.organization.refresh_from_db()
+    assert acme.organization.name == "Acme Corp"  # theirs to edit
+    assert acme.organization.slug == "acme" and acme.organization.max_concurrent_runs is None
 
     superuser = logged_in(root)
     assert superuser.get(admin_url(Organization, "add")).status_code == 200
-    assert 'name="slug"' in superuser.get(admin_url(acme.organization)).content.decode()
+    own = superuser.get(admin_url(acme.organization)).content.decode()
+    assert 'name="slug"' in own and 'name="max_concurrent_runs"' in own
 
 
 def test_the_slack_webhook_is_never_shown_in_full(acme, globex, acme_staff, root):
