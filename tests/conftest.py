@@ -265,6 +265,9 @@ def browser():
     """Debian's chromium, headless, driven by Playwright (which can't download browsers here)."""
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop in this thread; the ORM calls of browser tests
+    # (and their fixtures' teardown) are plain sync code.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
     with sync_playwright() as playwright:

@@ -195,14 +195,16 @@ def _ticket_action(request: HttpRequest, ticket_id: int, payload: ActorIn | None
     return selectors.ticket_detail(ticket.pk, organization=organization)
 
 
-@api.post("/tickets/{ticket_id}/close", response={200: TicketDetail, **errors(401, 404, 409, 422)},
+@api.post("/tickets/{ticket_id}/close",
+          response={200: TicketDetail, **errors(400, 401, 404, 409, 413, 422)},
           tags=["tickets"])  # fmt: skip
 def ticket_close(request: HttpRequest, ticket_id: int, payload: ActorIn | None = None):
     """Close a ticket: its runs stop and its open questions leave every inbox."""
     return _ticket_action(request, ticket_id, payload, desk_services.ticket_close)
 
 
-@api.post("/tickets/{ticket_id}/reopen", response={200: TicketDetail, **errors(401, 404, 409, 422)},
+@api.post("/tickets/{ticket_id}/reopen",
+          response={200: TicketDetail, **errors(400, 401, 404, 409, 413, 422)},
           tags=["tickets"])  # fmt: skip
 def ticket_reopen(request: HttpRequest, ticket_id: int, payload: ActorIn | None = None):
     """Work an ended ticket (resolved, needs attention, closed) again: a new run reads the whole
@@ -210,7 +212,8 @@ def ticket_reopen(request: HttpRequest, ticket_id: int, payload: ActorIn | None 
     return _ticket_action(request, ticket_id, payload, desk_services.ticket_reopen)
 
 
-@api.post("/tickets/{ticket_id}/retry", response={200: TicketDetail, **errors(401, 404, 409, 422)},
+@api.post("/tickets/{ticket_id}/retry",
+          response={200: TicketDetail, **errors(400, 401, 404, 409, 413, 422)},
           tags=["tickets"])  # fmt: skip
 def ticket_retry(request: HttpRequest, ticket_id: int, payload: ActorIn | None = None):
     """Retry the ticket's failed run from its failed step; completed steps are not repeated."""

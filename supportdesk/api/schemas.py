@@ -30,8 +30,9 @@ class ValidationErrors(Schema):
 
 
 def errors(*statuses: int) -> dict[int, type[Schema]]:
-    """Response documentation for these error statuses."""
-    return {status: ValidationErrors if status == 422 else Message for status in statuses}
+    """Response documentation for these error statuses, and 429: every key and organization has
+    a request budget (api/limits.py)."""
+    return {status: ValidationErrors if status == 422 else Message for status in (*statuses, 429)}
 
 
 class Page(Schema):

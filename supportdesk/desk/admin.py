@@ -6,20 +6,23 @@ user and group pages of django.contrib.auth are re-registered here with the same
 from urllib.parse import urlsplit
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.http import HttpRequest
 
+from supportdesk.desk import services
 from supportdesk.desk.admin_scoping import (
     OrganizationScopedAdmin,
     OrganizationScopedMixin,
     administers_an_organization,
     staff_organization_ids,
 )
+from supportdesk.desk.errors import DeskError
 from supportdesk.desk.models import (
     AgentConfig,
     Article,
+    Channel,
     NetworkConfig,
     Organization,
     Question,
@@ -27,6 +30,8 @@ from supportdesk.desk.models import (
     Reply,
     Reviewer,
     Ticket,
+    TicketActivity,
+    TicketMessage,
 )
 from supportdesk.desk.tools import TOOLS
 from supportdesk.scoped_admin import sees_everything
@@ -38,6 +43,29 @@ class ReplyInline(OrganizationScopedMixin, admin.TabularInline):
     fields = ["created_at", "agent", "body"]
     readonly_fields = fields
     can_delete = False
+
+
+class MessageInline(OrganizationScopedMixin, admin.TabularInline):
+    model = TicketMessage
+    extra = 0
+    fields = ["created_at", "entered_by", "body", "run"]
+    readonly_fields = fields
+    can_delete = False
+    verbose_name = "follow-up message"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ActivityInline(OrganizationScopedMixin, admin.TabularInline):
+    model = TicketActivity
+    extra = 0
+    fields = ["at", "actor", "action", "detail"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class QuestionInline(OrganizationScopedMixin, admin.TabularInline):
@@ -152,11 +180,57 @@ class ReviewerAdmin(OrganizationScopedAdmin):
 
 @admin.register(Ticket)
 class TicketAdmin(OrganizationScopedAdmin):
+    """Tickets go through the desk's services here as from any other door: adding one starts its
+    workflow; its status changes only by the actions (close, reopen, retry), which stop or start
+    runs and are audited."""
+
     list_display = ["id", "title", "priority", "status", "organization", "created_at"]
     list_filter = ["status", "priority", "organization"]
     search_fields = ["title", "body", "customer"]
-    readonly_fields = ["runs", "resolution", "created_at", "updated_at"]
-    inlines = [ReplyInline, QuestionInline]
+    readonly_fields = ["status", "status_reason", "live_run", "runs", "resolution", "created_at",
+                       "updated_at"]  # fmt: skip
+    inlines = [MessageInline, ReplyInline, QuestionInline, ActivityInline]
+    actions = ["close_tickets", "reopen_tickets", "retry_tickets"]
+
+    def get_fields(self, request, obj=None):
+        editable = ["organization", "title", "body", "priority", "customer"]
+        return editable if obj is None else [*editable, *self.readonly_fields]
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            services.ticket_admit(ticket=obj)  # validated as everywhere; its workflow starts
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A ticket being worked is closed first (its run stops), not deleted from under it.
+        if obj is not None and services.ticket_has_live_run(obj.pk):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def _act(self, request, queryset, act, done: str) -> None:
+        who = services.user_display_name(request.user)
+        succeeded = 0
+        for ticket in queryset:
+            try:
+                act(ticket=ticket, actor=who, channel=Channel.ADMIN)
+                succeeded += 1
+            except DeskError as exc:
+                self.message_user(request, f"Ticket {ticket.pk}: {exc.message}", messages.WARNING)
+        if succeeded:
+            self.message_user(request, f"{succeeded} ticket(s) {done}.", messages.SUCCESS)
+
+    @admin.action(description="Close the selected tickets (their runs stop)")
+    def close_tickets(self, request, queryset) -> None:
+        self._act(request, queryset, services.ticket_close, "closed")
+
+    @admin.action(description="Reopen the selected tickets (a new run reads the conversation)")
+    def reopen_tickets(self, request, queryset) -> None:
+        self._act(request, queryset, services.ticket_reopen, "reopened")
+
+    @admin.action(description="Retry the failed run of the selected tickets")
+    def retry_tickets(self, request, queryset) -> None:
+        self._act(request, queryset, services.ticket_retry, "retried")
 
 
 @admin.register(Question)

@@ -172,6 +172,7 @@ class Channel(models.TextChoices):
     EVENT = "event", "an event"
     SLACK = "slack", "Slack"
     EMAIL = "email", "email"
+    ADMIN = "admin", "Django admin"
 
 
 class Question(models.Model):

@@ -450,11 +450,27 @@ class LeaseKeeper:
 
 def _acquire(run_id, token: str) -> str:
     """Take the run's lease: "started" if it was due, "recovered" if its last execution's lease
-    expired (its worker died, or the infrastructure failed), "" if it is not runnable."""
+    expired (its worker died, or the infrastructure failed), "throttled" if its tenant runs as
+    many as its limit allows, "" if it is not runnable."""
+    tenant = Run.objects.filter(pk=run_id).values_list("tenant", flat=True).first()
+    if tenant is None:
+        return ""
+    limit = fairness.tenant_limit(tenant)
+    if limit is None:
+        return _take_lease(run_id, token)
+    with transaction.atomic():
+        fairness.lock_tenant(tenant)  # count and take in one step per tenant: never over
+        if fairness.running_count(tenant, excluding=run_id) >= limit:
+            return "throttled" if fairness.throttle(run_id, limit) else ""
+        return _take_lease(run_id, token)
+
+
+def _take_lease(run_id, token: str) -> str:
     now = timezone.now()
     taken = {"status": RunStatus.RUNNING, "lease_owner": token,
              "lease_expires_at": now + lease_duration(), "updated_at": now, "wake_at": None,
-             "started_at": Coalesce(F("started_at"), now), "running_since": now}  # fmt: skip
+             "started_at": Coalesce(F("started_at"), now), "running_since": now,
+             "throttled_at": None}  # fmt: skip
     due = Q(status=RunStatus.QUEUED) | Q(
         status__in=[RunStatus.SLEEPING, RunStatus.RETRYING], wake_at__lte=now
     )
@@ -473,12 +489,9 @@ def execute_run(run_id) -> str:
     acquired = _acquire(run_id, token)
     if not acquired:
         return "not runnable"
-    run = Run.objects.select_related("event").get(pk=run_id)
-    if fairness.over_limit(run):
-        fairness.throttle(run, token)
+    if acquired == "throttled":
         return "throttled"
-    if run.throttled_at is not None:
-        Run.objects.filter(pk=run.pk).update(throttled_at=None)
+    run = Run.objects.select_related("event").get(pk=run_id)
     try:
         return _execute(run, token, acquired, acquired_at)
     finally:

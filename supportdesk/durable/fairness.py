@@ -1,11 +1,12 @@
 """Fair scheduling between tenants, so that one tenant's flood cannot starve the others.
 
 - **A concurrency limit per tenant** (Inngest's concurrency key): at most `limit` executions of a
-  tenant's runs at once. An execution that finds its tenant at the limit hands its run back
-  (queued, marked *throttled*, holding no queue message); when an execution of that tenant ends,
-  the oldest throttled run is enqueued again. The sweeper does the same for any tenant with
-  throttled runs and free slots, should a message be lost. A tenant can therefore never occupy
-  more than `limit` workers; with the limit below the number of workers, others always find one.
+  tenant's runs at once, counted and taken under a per-tenant lock. A run that finds its tenant
+  at the limit stays queued, marked *throttled*, holding no queue message; when an execution of
+  that tenant ends, the oldest throttled run is enqueued again. The sweeper does the same for
+  any tenant with throttled runs and free slots, should a message be lost. A tenant can
+  therefore never occupy more than `limit` workers; with the limit below the number of workers,
+  others always find one.
 - **Priorities**: a run is enqueued with a priority that falls with how much its tenant enqueued
   lately (a decaying count per process), so a new ticket of a quiet tenant is taken before the
   backlog of a flooding one — both queues (Huey on SQLite, Huey on Redis) pop the highest first.
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -74,39 +75,39 @@ def priority(tenant: str) -> int:
     return -round(count)
 
 
-def over_limit(run: Run) -> bool:
-    """True if this execution, just acquired, is beyond its tenant's limit: the executions that
-    acquired earlier keep their slots (ties broken by id), so two racers never both give way."""
-    limit = tenant_limit(run.tenant)
-    if limit is None:
-        return False
-    earlier = Run.objects.filter(tenant=run.tenant, status=RunStatus.RUNNING).filter(
-        Q(running_since__lt=run.running_since) | Q(running_since=run.running_since, pk__lt=run.pk)
-    )
-    return earlier.count() >= limit
+def lock_tenant(tenant: str) -> None:
+    """Serialize the acquisitions of one tenant's runs until the transaction ends, so that the
+    count and the take are one step. (SQLite's IMMEDIATE transactions serialize every writer.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"tenant:{tenant}"])
 
 
-def throttle(run: Run, token: str) -> bool:
-    """Hand the run back to the queue, throttled: it waits for a slot of its tenant, holding
-    no queue message. Returns whether this execution still held it."""
-    from supportdesk.durable.db import lease_update
+def running_count(tenant: str, *, excluding) -> int:
+    return Run.objects.filter(tenant=tenant, status=RunStatus.RUNNING).exclude(pk=excluding).count()
+
+
+def throttle(run_id, limit: int) -> bool:
+    """The run is due but its tenant has no free slot: it waits queued and *throttled*, holding
+    no queue message, until an execution of its tenant ends (or the sweeper finds a slot).
+    Returns False if the run was not runnable anyway."""
     from supportdesk.durable.services import run_transition
 
     now = timezone.now()
-    with transaction.atomic():
-        first_time = run.throttled_at is None
-        released = lease_update(
-            run.pk, token, status=RunStatus.QUEUED, lease_owner="", lease_expires_at=None,
-            running_since=None, throttled_at=run.throttled_at or now, updated_at=now,
-        )  # fmt: skip
-        if released and first_time:
-            limit = tenant_limit(run.tenant)
-            reason = f"waiting for a free slot: its tenant runs {limit} at a time"
-            run_transition(run.pk, RunStatus.QUEUED, reason)
-        if released:
-            # The slot's holder may have ended before this run was marked: look again.
-            transaction.on_commit(lambda: dispatch_throttled(run.tenant))
-    return released
+    due = (
+        Q(status=RunStatus.QUEUED)
+        | Q(status__in=[RunStatus.SLEEPING, RunStatus.RETRYING], wake_at__lte=now)
+        | Q(status=RunStatus.RUNNING, lease_expires_at__lt=now)
+    )
+    first_time = Run.objects.filter(due, pk=run_id, throttled_at__isnull=True).update(
+        status=RunStatus.QUEUED, throttled_at=now, lease_owner="", lease_expires_at=None,
+        wake_at=None, updated_at=now,
+    )  # fmt: skip
+    if first_time:
+        reason = f"waiting for a free slot: its tenant runs {limit} at a time"
+        run_transition(run_id, RunStatus.QUEUED, reason)
+        return True
+    return Run.objects.filter(due, pk=run_id).exists()
 
 
 def dispatch_throttled(tenant: str) -> int:

@@ -10,6 +10,7 @@ import urllib.request
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 from django.template.loader import render_to_string
 
 logger = logging.getLogger(__name__)
@@ -86,3 +87,49 @@ def post_to_slack(webhook_url: str, text: str) -> None:
     with urllib.request.urlopen(request, timeout=SLACK_TIMEOUT_SECONDS) as response:
         if response.status >= 300:
             raise RuntimeError(f"Slack answered {response.status}")
+
+
+def notify_needs_attention(ticket_id) -> None:
+    """A ticket needs a person (its run failed, or it ended unresolved): tell the reviewers."""
+    from supportdesk.inbox.tasks import ticket_notify_task
+
+    def enqueue() -> None:
+        try:
+            ticket_notify_task(int(ticket_id))
+        except Exception:
+            logger.warning("could not enqueue the notification of ticket %s", ticket_id,
+                           exc_info=True)  # fmt: skip
+
+    transaction.on_commit(enqueue)
+
+
+def ticket_notify(ticket_id: int) -> dict[str, bool]:
+    """Email and Slack the organization's reviewers that a ticket needs attention, and why."""
+    from supportdesk.desk.models import Ticket
+
+    ticket = Ticket.objects.select_related("organization").get(pk=ticket_id)
+    organization = ticket.organization
+    context = {"ticket": ticket, "url": f"{settings.SITE_URL}/tickets/{ticket.pk}/"}
+    sent = {"email": False, "slack": False}
+    recipients = list(
+        organization.reviewers.exclude(user__email="").values_list("user__email", flat=True)
+    )
+    if recipients:
+        try:
+            subject = render_to_string("inbox/email/ticket_subject.txt", context).strip()
+            body = render_to_string("inbox/email/ticket_body.txt", context)
+            send_mail(" ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL, recipients)
+            sent["email"] = True
+        except Exception:
+            logger.warning("emailing reviewers about ticket %s failed", ticket_id, exc_info=True)
+    if organization.slack_webhook_url:
+        title = slack_escape(" ".join(ticket.title.split()))
+        reason = slack_escape(" ".join(ticket.status_reason.split()))
+        text = (f"*Ticket #{ticket.pk} needs attention*: {title}\n>{reason}\n"
+                f"<{context['url']}|Open the ticket>")  # fmt: skip
+        try:
+            post_to_slack(organization.slack_webhook_url, text)
+            sent["slack"] = True
+        except Exception:
+            logger.warning("posting ticket %s to Slack failed", ticket_id, exc_info=True)
+    return sent

@@ -3,12 +3,17 @@
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from supportdesk.inbox import digests
+from supportdesk.inbox import digests, notifications
 
 
 @db_task()
 def send_notification_task(notification_id: int) -> dict:
     return digests.notification_send(notification_id)
+
+
+@db_task()
+def ticket_notify_task(ticket_id: int) -> dict:
+    return notifications.ticket_notify(ticket_id)
 
 
 @db_periodic_task(crontab(minute="*"))

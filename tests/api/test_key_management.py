@@ -13,7 +13,7 @@ from supportdesk.api.models import ApiKey, EventKey
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
-KEY = re.compile(r"\b(sd(?:api|evt)_[0-9a-f]{8}_[A-Za-z0-9_-]{43})\b")
+KEY = re.compile(r"\b(sd(?:api|evt)_[0-9a-f]{8}_[A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])")
 
 
 @pytest.fixture

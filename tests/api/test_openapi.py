@@ -25,7 +25,9 @@ OPERATIONS = {
     ("get", "/api/questions"), ("get", "/api/questions/{question_id}"),
     ("post", "/api/questions/{question_id}/answer"), ("get", "/api/runs/{run_id}"),
     ("post", "/api/runs/{run_id}/cancel"), ("post", "/api/runs/{run_id}/retry"),
-    ("post", "/api/events"),
+    ("post", "/api/events"), ("post", "/api/tickets/{ticket_id}/messages"),
+    ("post", "/api/tickets/{ticket_id}/close"), ("post", "/api/tickets/{ticket_id}/reopen"),
+    ("post", "/api/tickets/{ticket_id}/retry"),
 }  # fmt: skip
 
 
@@ -37,7 +39,7 @@ def test_openapi_documents_every_operation_and_its_key():
         "type": "http", "scheme": "bearer",
     }  # fmt: skip
     ticket_create = spec["paths"]["/api/tickets"]["post"]
-    assert set(ticket_create["responses"]) == {"201", "400", "401", "413", "422"}
+    assert set(ticket_create["responses"]) == {"201", "400", "401", "413", "422", "429"}
 
 
 def test_the_docs_page_loads_nothing_from_another_host():

@@ -14,8 +14,6 @@ from supportdesk.durable.models import RunStatus
 from tests.conftest import ROOT, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
-# Playwright's sync API runs an event loop in this thread; the ORM calls here are plain sync code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 TIMEOUT_MS = 15_000
@@ -144,3 +142,18 @@ def test_a_question_opened_by_a_separate_worker_is_pushed_through_redis(
     services.question_answer(question=question, answered_by="Ann", answer="Fixed in 2.4.2.")
     expect(card(page, question)).to_have_count(0)
     wait_until(lambda: ticket.runs.get().status == RunStatus.COMPLETED)
+
+
+def test_closing_a_ticket_from_the_command_line_removes_its_card_from_an_open_inbox(
+    browser, app, organization, ann
+):
+    """The CLI cancelled the question, but every open inbox kept the card, answerable, until
+    reloaded: in the embedded mode the CLI is another process, whose pushes reached nobody."""
+    page = open_inbox(browser, app, ann)
+    result = app.cli("ticket", "create", "--title", "Payments fail", "--priority", "critical")
+    assert result.returncode == 0, result.stderr
+    question = wait_until(lambda: Question.objects.filter(ticket__title="Payments fail").first())
+    expect(card(page, question)).to_contain_text("Payments fail")
+    closed = app.cli("ticket", "close", str(question.ticket_id), "--by", "ann")
+    assert closed.returncode == 0, closed.stderr
+    expect(card(page, question)).to_have_count(0, timeout=2_000)  # live, within 2 s
