@@ -3,6 +3,7 @@
 Every page is scoped to the staff user's organizations (admin_scoping.py); superusers see all. The
 user and group pages of django.contrib.auth are re-registered here with the same scope."""
 
+import json
 from urllib.parse import urlsplit
 
 from django import forms
@@ -32,8 +33,10 @@ from supportdesk.desk.models import (
     Ticket,
     TicketActivity,
     TicketMessage,
+    UnprocessableEvent,
 )
 from supportdesk.desk.tools import TOOLS
+from supportdesk.durable.models import RunStatus
 from supportdesk.scoped_admin import sees_everything
 
 
@@ -379,3 +382,30 @@ class OrganizationGroupAdmin(OrganizationScopedMixin, GroupAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
         return sees_everything(request) and super().has_delete_permission(request, obj)
+
+
+@admin.register(UnprocessableEvent)
+class UnprocessableEventAdmin(OrganizationScopedAdmin):
+    list_display = ["created_at", "event_name", "event_data", "error"]
+    fields = ["created_at", "event_name", "event_data", "error", "function_id", "tenant"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        runs = super().get_queryset(request).select_related("event")
+        return runs.filter(
+            function_id="support-agent-workflow", status=RunStatus.FAILED, tickets__isnull=True
+        )
+
+    @admin.display(description="event")
+    def event_name(self, run) -> str:
+        return run.event.name
+
+    @admin.display(description="data")
+    def event_data(self, run) -> str:
+        return json.dumps(run.event.data)[:200]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -65,7 +65,8 @@ def organization_lookup(model: type[Model]) -> str | None:
 
 
 def _has_tenant(model: type[Model]) -> bool:
-    return model._meta.app_label == "durable" and any(
+    # The engine's rows (and proxies of them, such as the desk's unprocessable events).
+    return model._meta.concrete_model._meta.app_label == "durable" and any(
         field.name == "tenant" for field in model._meta.concrete_fields
     )
 

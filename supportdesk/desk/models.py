@@ -327,3 +327,13 @@ class NetworkConfig(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.organization})"
+
+
+class UnprocessableEvent(Run):
+    """A support run that failed before it could find its ticket: an event about a ticket that
+    doesn't exist (the API refuses those at the door; other senders can't be stopped there).
+    Listed in admin so that it fails visibly, not only as a run row."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "unprocessable event"

@@ -297,3 +297,16 @@ def test_reopening_and_replying_by_hand_are_recorded(organization, drain, ann):
     )  # fmt: skip
     actions = list(ticket.activity.values_list("action", flat=True))
     assert actions == ["closed", "reopened", "replied by hand"]
+
+
+def test_an_event_about_a_ticket_that_does_not_exist_fails_visibly(organization, admin, drain):
+    """The API refuses it at the door (422); a sender past the door gets a failed run that admin
+    lists as an unprocessable event — not only a run row."""
+    from supportdesk import durable
+
+    durable.send_events({"name": services.TICKET_CREATED, "data": {"ticketId": 424242}},
+                        tenant=services.organization_tenant(organization.pk))  # fmt: skip
+    drain()
+    page = admin.get("/admin/desk/unprocessableevent/").content.decode()
+    assert "Ticket not found: no ticket with id 424242" in page
+    assert "app/support.ticket.created" in page
