@@ -4,16 +4,21 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from supportdesk.config import UnsafeSettings, refuse_to_start
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
-django_asgi_app = get_asgi_application()
+try:
+    django_asgi_app = get_asgi_application()
+except UnsafeSettings as exc:  # one line and a non-zero exit under daphne, not a traceback
+    refuse_to_start(exc)
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+from channels.auth import AuthMiddlewareStack
+from channels.routing import ProtocolTypeRouter, URLRouter
+from channels.security.websocket import AllowedHostsOriginValidator
+from django.conf import settings
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
-from supportdesk.inbox.routing import websocket_urlpatterns  # noqa: E402
+from supportdesk.inbox.routing import websocket_urlpatterns
 
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
 application = ProtocolTypeRouter(

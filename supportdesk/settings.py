@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from supportdesk import config
 from supportdesk.queue import build_huey
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -28,8 +29,11 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-dev-key-only-for-the-embedded-default")
+# Fail closed: DEBUG is off unless asked for, and with DEBUG off the server refuses to start
+# without a real secret key (from SECRET_KEY, else the data dir's secret_key file that
+# scripts/setup writes). Every process of one deployment needs the same key.
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = config.secret_key(environ=os.environ, secret_file=DATA_DIR / "secret_key", debug=DEBUG)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 

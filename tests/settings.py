@@ -1,6 +1,7 @@
 """Test settings: the project's settings with the tests' own data dir, queue and short timers."""
 
 import os
+import secrets
 from pathlib import Path
 
 _base = Path(__file__).resolve().parent.parent
@@ -14,6 +15,8 @@ os.environ.setdefault(
     "DURABLE_WORKFLOW_MODULES", "tests.durable.workflows,tests.reliability.workflows"
 )
 os.environ.setdefault("TEST_DATABASE_NAME", "test_supportdesk")
+# One random key per test session, inherited by the servers and workers the tests start.
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
 from supportdesk.settings import *  # noqa: E402, F403
 
