@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django (with our static files), WebSockets through Channels."""
+"""ASGI entry point: HTTP through Django (static files too: supportdesk.static), WebSockets
+through Channels."""
 
 import os
 
@@ -15,15 +16,12 @@ except UnsafeSettings as exc:  # one line and a non-zero exit under daphne, not 
 from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
-from django.conf import settings
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
 from supportdesk.inbox.routing import websocket_urlpatterns
 
-http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
 application = ProtocolTypeRouter(
     {
-        "http": http_app,
+        "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

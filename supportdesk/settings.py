@@ -47,6 +47,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
 SECURE_HSTS_PRELOAD = HTTPS_ONLY
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS_ONLY else None
 SESSION_COOKIE_HTTPONLY = True
+# `manage.py serve` and daphne serve static files themselves (one process, no web server needed).
+SERVE_STATIC = env_bool("SERVE_STATIC", True)
 # Forms and API bodies: the API answers 413 above its own limits; Django refuses larger bodies.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -71,6 +73,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    *(["supportdesk.static.StaticFilesMiddleware"] if SERVE_STATIC else []),
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -209,8 +212,10 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
-# `manage.py serve` serves static files itself (one process, no web server in front).
-SERVE_STATIC = env_bool("SERVE_STATIC", True)
+STATIC_ROOT.mkdir(exist_ok=True)
+# WhiteNoise serves the files of `collectstatic` and, without it, straight from the apps' and the
+# project's static dirs (a new user needs no collectstatic, with DEBUG off too).
+WHITENOISE_USE_FINDERS = True
 
 LOGGING = {
     "version": 1,

@@ -163,16 +163,23 @@ class LiveApp:
     def __init__(self, env: dict):
         self.env = worker_environment({"EMBEDDED_WORKER": "1", **env})
         self.port = free_port()
-        self.server = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--port", str(self.port)],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        self.log = ROOT / "var" / "test" / f"serve-{os.getpid()}-{time.monotonic_ns()}.log"
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("w") as log:
+            self.server = subprocess.Popen(
+                [sys.executable, "manage.py", "serve", "--port", str(self.port)],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
         wait_until(self._listening)
         self.url = f"http://127.0.0.1:{self.port}"
 
     def _listening(self) -> bool:
         with socket.socket() as sock:
             return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def output(self) -> str:
+        """What the server has logged so far."""
+        return self.log.read_text()
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -183,6 +190,7 @@ class LiveApp:
     def stop(self) -> None:
         self.server.terminate()
         self.server.wait(timeout=10)
+        self.log.unlink(missing_ok=True)
 
 
 @pytest.fixture
