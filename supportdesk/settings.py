@@ -6,6 +6,7 @@ Channels to Redis.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "supportdesk.inbox",
     "supportdesk.api",
     "ninja",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -81,6 +83,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a sign-in refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "supportdesk.urls"
@@ -205,6 +209,21 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Sign-in throttling (django-axes), on the reviewers' and the admin's login pages alike: after
+# LOGIN_FAILURE_LIMIT failures in a row for one user name, or from one client address, sign-in is
+# locked for LOGIN_LOCKOUT_MINUTES (every attempt while locked restarts the wait). Behind a proxy,
+# run daphne with --proxy-headers so the address is the client's, not the proxy's.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "supportdesk.inbox.throttling.login_locked_out"
+AXES_USERNAME_CALLABLE = "supportdesk.inbox.throttling.login_username"
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/inbox/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -227,6 +246,8 @@ LOGGING = {
         "huey": {"level": os.environ.get("HUEY_LOG_LEVEL", "WARNING")},
         "httpx2": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        # Lockouts are warnings; every failed or successful sign-in would be an INFO line.
+        "axes": {"level": "WARNING"},
     },
 }
 
