@@ -25,6 +25,7 @@ from supportdesk.desk.models import (
     Ticket,
     TicketStatus,
 )
+from supportdesk.desk.text import single_line
 from supportdesk.durable.models import Run
 from supportdesk.durable.values import text_problem
 
@@ -61,8 +62,9 @@ def ticket_create(
     priority: str = Priority.MEDIUM,
     customer: str = "",
 ) -> Ticket:
-    """Create a ticket and start its support workflow (through `app/support.ticket.created`)."""
-    title = _clean_text(title, field="title", required=True, limit=300)
+    """Create a ticket and start its support workflow (through `app/support.ticket.created`).
+    The title is one line: it heads emails and Slack messages."""
+    title = single_line(_clean_text(title, field="title", required=True, limit=300))
     body = _clean_text(body, field="body", required=False)
     customer = _clean_text(customer, field="customer", required=False, limit=200)
     if priority not in Priority.values:

@@ -13,6 +13,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from supportdesk.desk.text import single_line
+
 logger = logging.getLogger(__name__)
 
 SLACK_TIMEOUT_SECONDS = 5
@@ -46,6 +48,7 @@ def question_notify(question_id, kind: str) -> dict[str, bool]:
     question = Question.objects.select_related("ticket__organization").get(pk=question_id)
     organization = question.ticket.organization
     context = {"question": question, "ticket": question.ticket, "kind": kind,
+               "title": single_line(question.ticket.title),
                "url": f"{settings.SITE_URL}/questions/{question.pk}/"}  # fmt: skip
     sent = {"email": False, "slack": False}
     recipients = list(
@@ -53,7 +56,9 @@ def question_notify(question_id, kind: str) -> dict[str, bool]:
     )
     if recipients:
         try:
-            subject = render_to_string("inbox/email/question_subject.txt", context).strip()
+            # One line whatever the title or agent name says: a line break in a subject makes
+            # Django refuse the email (BadHeaderError), and would be a header injection.
+            subject = single_line(render_to_string("inbox/email/question_subject.txt", context))
             body = render_to_string("inbox/email/question_body.txt", context)
             send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
             sent["email"] = True
@@ -70,18 +75,24 @@ def question_notify(question_id, kind: str) -> dict[str, bool]:
 
 
 def slack_escape(text: str) -> str:
-    """Slack's own escaping: &, < and > are control characters of its message format."""
+    """Slack's own escaping: &, < and > are control characters of its message format (links,
+    mentions like <!channel>)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def slack_text(context: dict) -> str:
+    """The message: a heading line with the ticket's title, the question quoted (every line of it:
+    a line break in the question can't step out of the quote), the link. Customer and model text
+    can't add lines of its own, links or mentions."""
     question, ticket = context["question"], context["ticket"]
     if context["kind"] == "expired":
         head = f"Question on ticket #{ticket.pk} expired unanswered"
     else:
-        head = f"{slack_escape(question.agent)} asks about ticket #{ticket.pk} ({ticket.priority})"
+        agent = slack_escape(single_line(question.agent))
+        head = f"{agent} asks about ticket #{ticket.pk} ({ticket.priority})"
+    quote = "\n".join(f">{slack_escape(line)}" for line in question.question.splitlines() or [""])
     return (
-        f"*{head}*: {slack_escape(ticket.title)}\n>{slack_escape(question.question)}\n"
+        f"*{head}*: {slack_escape(single_line(ticket.title))}\n{quote}\n"
         f"<{context['url']}|Open the question>"
     )
 

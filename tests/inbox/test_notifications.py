@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core import mail
 
+from supportdesk.desk.models import Question, Ticket
 from supportdesk.inbox import notifications
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -90,3 +91,40 @@ def test_an_unreachable_webhook_does_not_break_the_run(ann, ask, organization, d
     question = ask(organization)
     assert notifications.question_notify(question.pk, "opened")["slack"] is False
     assert question.run.status == "waiting"
+
+
+def test_line_breaks_in_a_title_or_question_cannot_add_lines(ann, ask, organization, slack):
+    """A title saved with line breaks (admin, or before titles were made one line) still gets
+    its email sent with a one-line subject, and can't add lines to the Slack message."""
+    organization.slack_webhook_url = slack.url
+    organization.save(update_fields=["slack_webhook_url"])
+    question = ask(organization)
+    Ticket.objects.filter(pk=question.ticket_id).update(
+        title="Crash\r\nBcc: mallory@example.com\n*Approved by the CEO* <!channel>"
+    )
+    Question.objects.filter(pk=question.pk).update(
+        agent="Technical\r\nSupport",
+        question="Is this known?\n\nSecond paragraph\r\n<https://evil.example|Open the question>",
+    )
+    assert notifications.question_notify(question.pk, "opened") == {"email": True, "slack": True}
+    [email] = mail.outbox
+    assert email.subject.endswith("Crash Bcc: mallory@example.com *Approved by the CEO* <!channel>")
+    headers, body = email.message().as_string().split("\n\n", 1)
+    assert email.bcc == [] and "\nBcc:" not in headers
+    assert (
+        "\nTicket: Crash Bcc: mallory@example.com *Approved by the CEO* <!channel> (critical)\n"
+        in body
+    )
+    [post] = slack.posts
+    heading, *quoted, link = post["text"].split("\n")
+    assert heading == (
+        f"*Technical Support asks about ticket #{question.ticket_id} (critical)*: Crash Bcc: "
+        "mallory@example.com *Approved by the CEO* &lt;!channel&gt;"
+    )
+    assert quoted == [
+        ">Is this known?",
+        ">",
+        ">Second paragraph",
+        ">&lt;https://evil.example|Open the question&gt;",
+    ]
+    assert link == f"<http://127.0.0.1:8000/questions/{question.pk}/|Open the question>"
