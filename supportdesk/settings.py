@@ -196,6 +196,11 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.conso
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "supportdesk@localhost")
 # Links in notifications point here.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The only URLs an organization's Slack webhook may have (checked on saving and on posting): the
+# server must not be made to post to internal addresses. Comma-separated; see desk/webhooks.py.
+SLACK_WEBHOOK_ALLOWED_PREFIXES = env_list(
+    "SLACK_WEBHOOK_ALLOWED_PREFIXES", "https://hooks.slack.com/"
+)
 
 # --- Auth, i18n, static ---------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -21,3 +21,6 @@ os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 from supportdesk.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The tests' fake Slack webhooks listen on 127.0.0.1 (any port); production allows Slack only.
+SLACK_WEBHOOK_ALLOWED_PREFIXES = [*SLACK_WEBHOOK_ALLOWED_PREFIXES, "http://127.0.0.1/"]  # noqa: F405

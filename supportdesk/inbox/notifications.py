@@ -14,6 +14,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 
 from supportdesk.desk.text import single_line
+from supportdesk.desk.webhooks import slack_webhook_problem
 
 logger = logging.getLogger(__name__)
 
@@ -97,13 +98,26 @@ def slack_text(context: dict) -> str:
     )
 
 
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A webhook answers, it doesn't redirect: following one could lead anywhere (a 302 turns
+    the POST into a GET of the Location), past the allow-list."""
+
+    def redirect_request(self, *args, **kwargs) -> None:
+        return None
+
+
+SLACK_OPENER = urllib.request.build_opener(NoRedirects)
+
+
 def post_to_slack(webhook_url: str, text: str) -> None:
-    if not webhook_url.startswith(("https://", "http://")):
-        raise ValueError("the Slack webhook URL must be http(s)")
+    # Checked again here, not only when saved: a URL stored before the allow-list, or the
+    # allow-list narrowed since, must not be posted to.
+    if problem := slack_webhook_problem(webhook_url):
+        raise ValueError(problem)
     request = urllib.request.Request(
         webhook_url, data=json.dumps({"text": text}).encode(),
         headers={"Content-Type": "application/json"}, method="POST",
     )  # fmt: skip
-    with urllib.request.urlopen(request, timeout=SLACK_TIMEOUT_SECONDS) as response:
+    with SLACK_OPENER.open(request, timeout=SLACK_TIMEOUT_SECONDS) as response:
         if response.status >= 300:
             raise RuntimeError(f"Slack answered {response.status}")

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core import mail
 
-from supportdesk.desk.models import Question, Ticket
+from supportdesk.desk.models import Organization, Question, Ticket
 from supportdesk.inbox import notifications
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -17,17 +17,26 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 class FakeSlack:
     """A Slack incoming webhook on 127.0.0.1, recording what it is sent."""
 
-    def __init__(self, status: int = 200):
+    def __init__(self, status: int = 200, location: str = ""):
         self.posts: list[dict] = []
+        self.requests: list[str] = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
+                fake.requests.append(f"POST {self.path}")
                 length = int(self.headers["Content-Length"])
                 fake.posts.append(json.loads(self.rfile.read(length)))
                 self.send_response(status)
+                if location:
+                    self.send_header("Location", location)
                 self.end_headers()
                 self.wfile.write(b"ok")
+
+            def do_GET(self):
+                fake.requests.append(f"GET {self.path}")
+                self.send_response(200)
+                self.end_headers()
 
             def log_message(self, *args):
                 pass
@@ -128,3 +137,28 @@ def test_line_breaks_in_a_title_or_question_cannot_add_lines(ann, ask, organizat
         ">&lt;https://evil.example|Open the question&gt;",
     ]
     assert link == f"<http://127.0.0.1:8000/questions/{question.pk}/|Open the question>"
+
+
+def test_a_stored_url_outside_the_allow_list_is_not_posted_to(ann, ask, organization, slack,
+                                                             settings, caplog):  # fmt: skip
+    """Saved before the allow-list existed (or the list narrowed since): refused at sending."""
+    Organization.objects.filter(pk=organization.pk).update(slack_webhook_url=slack.url)
+    settings.SLACK_WEBHOOK_ALLOWED_PREFIXES = ["https://hooks.slack.com/"]
+    question = ask(organization)
+    assert notifications.question_notify(question.pk, "opened") == {"email": True, "slack": False}
+    assert slack.requests == []
+    assert "Only Slack incoming webhooks are accepted" in caplog.text
+
+
+def test_a_redirecting_webhook_is_not_followed(ann, ask, organization, slack):
+    internal = FakeSlack()  # stands for an internal address the redirect points to
+    redirecting = FakeSlack(status=302, location=f"{internal.url}/admin")
+    try:
+        organization.slack_webhook_url = redirecting.url
+        organization.save(update_fields=["slack_webhook_url"])
+        question = ask(organization)
+        assert notifications.question_notify(question.pk, "opened")["slack"] is False
+        assert len(redirecting.requests) == 1 and internal.requests == []
+    finally:
+        redirecting.close()
+        internal.close()
