@@ -48,6 +48,23 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
 SECURE_HSTS_PRELOAD = HTTPS_ONLY
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS_ONLY else None
 SESSION_COOKIE_HTTPONLY = True
+# Content-Security-Policy: everything from this site only; no inline scripts or styles, no eval
+# (templates and static/js/app.js keep to that; htmx's own indicator styles are turned off in
+# base.html). supportdesk.csp adds the WebSocket's own origin to connect-src.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 # `manage.py serve` and daphne serve static files themselves (one process, no web server needed).
 SERVE_STATIC = env_bool("SERVE_STATIC", True)
 # Forms and API bodies: the API answers 413 above its own limits; Django refuses larger bodies.
@@ -71,6 +88,7 @@ INSTALLED_APPS = [
     "supportdesk.api",
     "ninja",
     "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -82,6 +100,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "supportdesk.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last: turns a sign-in refused for too many failures into the lockout page.
     "axes.middleware.AxesMiddleware",
