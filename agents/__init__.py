@@ -6,7 +6,14 @@ Durable when run through a `Step` from an engine; inline otherwise. Imports no w
 from agents.agent import Agent
 from agents.models import InferenceRequest, InferenceResponse, Model, ToolSpec, Usage
 from agents.network import Network, NetworkRun
-from agents.routing import Route, Router, RouterContext, RoutingAgent, default_router
+from agents.routing import (
+    Route,
+    Router,
+    RouterContext,
+    RoutingAgent,
+    RoutingError,
+    default_router,
+)
 from agents.state import AgentResult, Data, State, ToolCall, validate_messages
 from agents.step import InlineStep, Step, jsonable, parse_duration
 from agents.tools import Tool, ToolContext, tool
@@ -25,6 +32,7 @@ __all__ = [
     "Router",
     "RouterContext",
     "RoutingAgent",
+    "RoutingError",
     "State",
     "Step",
     "Tool",

@@ -10,7 +10,7 @@ from typing import Any
 
 from agents.agent import Agent
 from agents.models import InferenceRequest, Model, Usage, infer_step
-from agents.routing import Route, Router, RouterContext, default_router
+from agents.routing import Route, Router, RouterContext, RoutingError, default_router
 from agents.state import AgentResult, State, ToolCall
 from agents.step import InlineStep, Step, jsonable
 from agents.tools import Tool, ToolContext
@@ -60,7 +60,7 @@ class Network:
                 run.stopped = "done"
                 return run
             if not route.agent.is_enabled(network):
-                raise ValueError(f"the router chose {route.agent.name!r}, which is disabled")
+                raise RoutingError(f"the router chose {route.agent.name!r}, which is disabled")
             results.append(_run_turn(route.agent, network, input, step))
         run.stopped = "max_iter"
         return run

@@ -42,11 +42,16 @@ class Route:
 Router = Callable[[RouterContext], "Agent | Route | None"]
 
 
+class RoutingError(ValueError):
+    """A router chose an agent the network can't run: unknown to it, or disabled. A clear
+    failure, never a silent end of the run: the configuration needs a person."""
+
+
 @dataclass
 class RoutingAgent:
     """An LLM supervisor. Each decision is one inference step `<name>.route` answered with the
     tool `select_agent(name, reason)` or `done(summary)`; an unknown or disabled agent's name
-    ends the run, with the reason recorded.
+    raises RoutingError.
 
     While the last turn made tool calls, its agent goes again without asking the supervisor, so
     that it reads its own tool results (as AgentKit's default router does): the supervisor
@@ -117,7 +122,11 @@ def _decide(response: InferenceResponse, candidates: list[Agent]) -> Route:
     name, reason = args.get("name"), str(args.get("reason", ""))
     agent = next((a for a in candidates if a.name == name), None)
     if agent is None:
-        return Route(None, reason=f"unknown agent {name!r}: {reason}", usage=usage)
+        enabled = ", ".join(repr(a.name) for a in candidates)
+        raise RoutingError(
+            f"the router chose {name!r}, which is not an enabled agent of this network "
+            f"(enabled: {enabled}); its reason: {reason or 'none given'}"
+        )
     return Route(agent, reason=reason, usage=usage)
 
 

@@ -3,8 +3,12 @@ workers (embedded: the server's own consumer threads; scale-out: a `run_huey` pr
 
 - event ingestion throughput at `POST /e/<event key>`: single events (one request each) and
   batches of 100, from CLIENTS concurrent keep-alive connections, as events/s (plus each request's
-  latency). The events trigger no function: this is the cost of taking them in (validation, the
-  key, storage with id dedup, matching against waits), not of running workflows;
+  latency). These events trigger no function and match no wait: the cost of taking them in
+  (validation, the key, storage with id dedup, looking for waits), not of any work they cause;
+- event ingestion with work: batches of 100 events of which half start a run (that goes on to
+  wait) and half resolve a waiting run (that goes on to complete), as events/s accepted and as
+  events/s whose work was done (every started run waiting, every resolved run completed, counted
+  from the first request);
 - ticket creation → first model request: from sending `POST /api/tickets` to the fake Messages API
   (tests/fakes/anthropic_server.py, the demo model's answers) receiving the run's first inference.
 """
@@ -17,12 +21,14 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from bench.desk import claude
-from bench.engine import reset, summary, wait_for
+from bench.engine import reset, samples, start_runs, summary, wait_for
 from bench.server import Server
 from supportdesk.api import services
+from supportdesk.desk import services as desk_services
 from supportdesk.desk.demo_data import demo_seed
 from supportdesk.desk.models import Ticket
-from supportdesk.durable.models import Run
+from supportdesk.durable.engine import execute_run
+from supportdesk.durable.models import Run, RunStatus
 from tests.fakes.anthropic_server import FakeAnthropicServer
 
 CLIENTS = 4
@@ -72,6 +78,44 @@ def event_ingestion(singles: int = 2000, batches: int = 100) -> dict:
     return results
 
 
+def event_ingestion_with_work(batches: int = 10) -> dict:
+    """Half of each batch starts a run, half resolves a run parked waiting beforehand."""
+    reset()
+    organization = demo_seed()
+    tenant = desk_services.organization_tenant(organization.pk)
+    key = services.key_create(organization=organization, name="bench", kind="event").plaintext
+    resolving = batches * 50
+    parked = start_runs("bench/wait", [{"key": f"parked-{n}"} for n in range(resolving)],
+                        tenant=tenant)  # fmt: skip
+    for run_id in parked:
+        execute_run(run_id)
+    assert Run.objects.filter(pk__in=parked, status=RunStatus.WAITING).count() == resolving
+    bodies = [
+        [{"name": "bench/wait", "data": {"key": f"new-{b}-{n}"}} for n in range(50)]
+        + [{"name": "bench/answer", "data": {"key": f"parked-{b * 50 + n}"}} for n in range(50)]
+        for b in range(batches)
+    ]
+    with Server() as server:
+        started = time.perf_counter()
+        accepted_in, latencies = ingest(f"{server.url}/e/{key}", bodies)
+        new_runs = Run.objects.filter(function_id="bench-wait").exclude(pk__in=parked)
+        wait_for(lambda: new_runs.filter(status=RunStatus.WAITING).count() == resolving
+                 and Run.objects.filter(pk__in=parked, status=RunStatus.COMPLETED).count()
+                 == resolving, timeout=600)  # fmt: skip
+        done_in = time.perf_counter() - started
+    events = batches * 100
+    return {
+        "api_events_with_work_accepted_per_s": events / accepted_in,
+        "api_events_with_work_done_per_s": events / done_in,
+        "api_event_request_with_work_batch_100": summary(latencies),
+        "api_events_with_work": {
+            "events": events,
+            "runs_started": resolving,
+            "waits_resolved": resolving,
+        },
+    }
+
+
 def ticket_to_first_model_request(trials: int = 40) -> dict:
     reset()
     Ticket.objects.all().delete()
@@ -112,6 +156,10 @@ def ticket_to_first_model_request(trials: int = 40) -> dict:
 
 
 def run_all() -> dict:
-    results = {**event_ingestion(), **ticket_to_first_model_request()}
+    results = {
+        **event_ingestion(singles=samples(2000), batches=samples(100)),
+        **event_ingestion_with_work(batches=samples(10)),
+        **ticket_to_first_model_request(trials=samples(40)),
+    }
     reset()
     return results

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from bench.engine import Workers, reset, start_runs, summary, wait_for
+from bench.engine import QUICK, Workers, reset, samples, start_runs, summary, wait_for
 from bench.server import free_port
 from supportdesk.durable.models import Run, RunStatus, Step
 
@@ -24,8 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def steps_per_second(runs: int = 40, steps: int = 100) -> dict:
     reset()
-    with Workers():
-        time.sleep(0.5)
+    with Workers():  # up: a sentinel run completed
         started = time.monotonic()
         run_ids = start_runs("bench/empty-steps", [{"count": steps}] * runs)
         wait_for(lambda: Run.objects.filter(pk__in=run_ids, status=RunStatus.COMPLETED).count()
@@ -77,6 +76,6 @@ def recovery_after_sigkill(trials: int = 3) -> dict:
 
 def run_all() -> dict:
     return {
-        "throughput_2_workers": steps_per_second(),
-        "recovery_after_sigkill": recovery_after_sigkill(),
+        "throughput_2_workers": steps_per_second(runs=samples(40)),
+        "recovery_after_sigkill": recovery_after_sigkill(trials=3 if not QUICK else 1),
     }

@@ -1,5 +1,6 @@
 """The app under benchmark: `manage.py serve` on a free port with this mode's workers (the
-embedded consumer, or a `run_huey` process on Redis), DEBUG off as in production."""
+embedded consumer, or a `run_huey` process on Redis), DEBUG off as in production; ready when it
+answers HTTP and its workers have completed a sentinel run."""
 
 import os
 import socket
@@ -10,7 +11,7 @@ from pathlib import Path
 import httpx
 from django.conf import settings
 
-from bench.engine import wait_for
+from bench.engine import sentinel_run, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,6 +50,7 @@ class Server:
             env["EMBEDDED_WORKER"] = "1"
         self.processes.append(subprocess.Popen(serve, env=env, **quiet))
         wait_for(self._answers, timeout=30)
+        sentinel_run()  # the workers (run_huey, or the server's own threads) are up
         return self
 
     def _answers(self) -> bool:

@@ -31,3 +31,24 @@ def slow_steps(ctx):
     """Steps that take a while, each storing when it started: a worker is killed in one."""
     for _ in range(ctx.event["data"]["count"]):
         ctx.step.run("slow", lambda: time.sleep(ctx.event["data"]["seconds"]) or time.time())
+
+
+@durable.function(id="bench-probe", trigger="bench/probe")
+def probe(ctx):
+    """Holds a worker thread until `expected` probes are running at the same moment (or `timeout`
+    passes); returns the most it saw running at once. Having seen them all, it lingers a moment
+    so the others see them too."""
+    from supportdesk.durable.models import Run, RunStatus
+
+    expected, timeout = ctx.event["data"]["expected"], ctx.event["data"]["timeout"]
+
+    def meet() -> int:
+        running = Run.objects.filter(function_id="bench-probe", status=RunStatus.RUNNING)
+        deadline, most = time.monotonic() + timeout, 0
+        while time.monotonic() < deadline and most < expected:
+            most = max(most, running.count())
+            time.sleep(0.005)
+        time.sleep(0.2)
+        return most
+
+    return ctx.step.run("meet", meet)

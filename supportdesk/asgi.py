@@ -18,10 +18,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter
 
 from supportdesk.inbox.origins import SameOriginValidator
 from supportdesk.inbox.routing import websocket_urlpatterns
+from supportdesk.server import BodyLimitMiddleware
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodyLimitMiddleware(django_asgi_app),
         "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

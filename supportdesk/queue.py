@@ -7,7 +7,7 @@ message costs latency (the sweeper re-enqueues), never data.
 import threading
 from pathlib import Path
 
-from huey import RedisHuey, SqliteHuey
+from huey import PriorityRedisHuey, SqliteHuey
 from huey.storage import SqliteStorage
 
 # Huey's SQLite storage makes idle workers poll with a back-off of up to 10 s. Producers in the same
@@ -40,7 +40,10 @@ class WakeableSqliteHuey(SqliteHuey):
 
 def build_huey(*, name: str, redis_url: str, sqlite_path: Path, immediate: bool):
     if redis_url:
-        huey = RedisHuey(name, url=redis_url, immediate=immediate, results=False, blocking=True)
+        # Priorities order each tenant's runs behind quieter tenants' (durable/fairness.py).
+        huey = PriorityRedisHuey(
+            name, url=redis_url, immediate=immediate, results=False, blocking=True
+        )
     else:
         huey = WakeableSqliteHuey(
             name, filename=str(sqlite_path), immediate=immediate, results=False, fsync=False

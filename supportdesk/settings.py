@@ -67,8 +67,10 @@ CONTENT_SECURITY_POLICY = {
 }
 # `manage.py serve` and daphne serve static files themselves (one process, no web server needed).
 SERVE_STATIC = env_bool("SERVE_STATIC", True)
-# Forms and API bodies: the API answers 413 above its own limits; Django refuses larger bodies.
+# Forms and API bodies: the API answers 413 above its own limits; Django refuses larger bodies,
+# and the server (supportdesk/server.py) refuses them before reading them at all.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+MAX_REQUEST_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 
 INSTALLED_APPS = [
     "daphne",
@@ -175,6 +177,12 @@ HUEY = build_huey(
 )
 # Worker threads of the consumer embedded in `manage.py serve`.
 HUEY_WORKERS = int(os.environ.get("HUEY_WORKERS", "2"))
+# How many runs of one organization execute at once, unless its admin page says otherwise: below
+# the number of workers, so that one organization's flood never takes every worker. (Embedded:
+# one less than HUEY_WORKERS; scale-out: set it below your total worker threads.)
+ORGANIZATION_CONCURRENCY = int(
+    os.environ.get("SUPPORTDESK_ORG_CONCURRENCY", str(max(1, HUEY_WORKERS - 1)))
+)
 
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -188,6 +196,23 @@ else:
 
 # The in-process worker runs inside `manage.py serve` unless the deployment runs `run_huey`.
 EMBEDDED_WORKER = env_bool("EMBEDDED_WORKER", not REDIS_URL)
+
+# Shared counters (rate limits): in this process in the embedded mode, in Redis when scaled out.
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Rate limits of /api/ and /e/ (429 with Retry-After past them; one-minute windows).
+RATE_LIMITS = {
+    "KEY_REQUESTS_PER_MINUTE": int(os.environ.get("SUPPORTDESK_KEY_REQUESTS_PER_MINUTE", "600")),
+    "ORG_REQUESTS_PER_MINUTE": int(os.environ.get("SUPPORTDESK_ORG_REQUESTS_PER_MINUTE", "1200")),
+    "ORG_EVENTS_PER_MINUTE": int(os.environ.get("SUPPORTDESK_ORG_EVENTS_PER_MINUTE", "3000")),
+    "MAX_EVENTS_PER_REQUEST": int(os.environ.get("SUPPORTDESK_MAX_EVENTS_PER_REQUEST", "500")),
+    "NAMESPACE": os.environ.get("SUPPORTDESK_RATE_NAMESPACE", "v1"),
+}
 
 # --- Durable engine -----------------------------------------------------------------------------
 DURABLE = {
@@ -208,11 +233,28 @@ DURABLE = {
     "MAX_STEP_OUTPUT_BYTES": int(
         os.environ.get("DURABLE_MAX_STEP_OUTPUT_BYTES", str(4 * 1024 * 1024))
     ),
+    # Executions of one tenant at once when its domain sets no limit (None: unlimited). The desk
+    # gives organizations their own (ORGANIZATION_CONCURRENCY, or the one set in admin).
+    "TENANT_CONCURRENCY": None,
 }
 
 # --- Email and links ----------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "supportdesk@localhost")
+# The SMTP server of EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+# Past this many notifications of one kind for an organization within a minute, the rest go out
+# as one digest a minute (one email, one Slack post) instead of one each.
+NOTIFICATION_DIGEST_AFTER = int(os.environ.get("SUPPORTDESK_NOTIFICATION_DIGEST_AFTER", "5"))
+# A reviewer's open WebSockets check their session again this often (signing out, deactivation
+# and removal as a reviewer close them at once anyway).
+INBOX_SESSION_RECHECK_SECONDS = float(os.environ.get("INBOX_SESSION_RECHECK_SECONDS", "30"))
 # Links in notifications point here.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # The only URLs an organization's Slack webhook may have (checked on saving and on posting): the
@@ -264,10 +306,20 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Event keys travel in URLs (/e/<key>): no log line shows more than their visible prefix.
+    "filters": {"redact_event_keys": {"()": "supportdesk.server.RedactEventKeys"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_event_keys"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "huey": {"level": os.environ.get("HUEY_LOG_LEVEL", "WARNING")},
+        # Only our handler: Django's default one (DEBUG only) would print paths unredacted.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "httpx2": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         # Lockouts are warnings; every failed or successful sign-in would be an INFO line.

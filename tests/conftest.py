@@ -126,6 +126,10 @@ class WorkerProcess:
             start_new_session=True,
         )  # fmt: skip
 
+    def output(self) -> str:
+        """What the worker printed and logged so far."""
+        return self.log.read_text(errors="replace")
+
     def kill(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
@@ -165,11 +169,10 @@ class LiveApp:
         self.port = free_port()
         self.log = ROOT / "var" / "test" / f"serve-{os.getpid()}-{time.monotonic_ns()}.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        with self.log.open("w") as log:
-            self.server = subprocess.Popen(
-                [sys.executable, "manage.py", "serve", "--port", str(self.port)],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        self.server = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--port", str(self.port)],
+            cwd=ROOT, env=self.env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
         wait_until(self._listening)
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -178,8 +181,8 @@ class LiveApp:
             return sock.connect_ex(("127.0.0.1", self.port)) == 0
 
     def output(self) -> str:
-        """What the server has logged so far."""
-        return self.log.read_text()
+        """What the server printed and logged so far."""
+        return self.log.read_text(errors="replace")
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -190,7 +193,6 @@ class LiveApp:
     def stop(self) -> None:
         self.server.terminate()
         self.server.wait(timeout=10)
-        self.log.unlink(missing_ok=True)
 
 
 @pytest.fixture

@@ -17,6 +17,9 @@ os.environ.setdefault(
 os.environ.setdefault("TEST_DATABASE_NAME", "test_supportdesk")
 # One random key per test session, inherited by the servers and workers the tests start.
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+# Rate limits out of the way, except where a test sets its own (tests/api/test_rate_limits.py).
+for _limit in ("KEY_REQUESTS", "ORG_REQUESTS", "ORG_EVENTS"):
+    os.environ.setdefault(f"SUPPORTDESK_{_limit}_PER_MINUTE", "1000000")
 
 from supportdesk.settings import *  # noqa: E402, F403
 

@@ -15,13 +15,15 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
-from supportdesk.api import body, selectors, services
+from supportdesk.api import body, limits, selectors, services
 from supportdesk.api.errors import RequestRefused
 from supportdesk.api.models import ApiKey
 from supportdesk.api.schemas import (
+    ActorIn,
     AnswerIn,
     EventIds,
     EventOrEvents,
+    MessageIn,
     Pagination,
     QuestionFilters,
     QuestionOut,
@@ -43,7 +45,10 @@ from supportdesk.durable.models import Run
 
 class ApiKeyAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
-        return services.key_authenticate(kind=ApiKey.KIND, plaintext=token)
+        key = services.key_authenticate(kind=ApiKey.KIND, plaintext=token)
+        if key is not None:
+            limits.charge_request(key)  # 429 past the key's or the organization's budget
+        return key
 
 
 class StrictJsonParser(Parser):
@@ -99,7 +104,10 @@ def desk_error(request: HttpRequest, exc: DeskError) -> HttpResponse:
 
 @api.exception_handler(RequestRefused)
 def request_refused(request: HttpRequest, exc: RequestRefused) -> HttpResponse:
-    return reply(request, exc.status, exc.message)
+    response = reply(request, exc.status, exc.message)
+    for header, value in exc.headers.items():
+        response[header] = value
+    return response
 
 
 @api.exception_handler(AuthenticationError)
@@ -135,6 +143,7 @@ def page_of(queryset: QuerySet, pagination: Pagination) -> dict:
 def ticket_create(request: HttpRequest, payload: TicketIn):
     """Create a ticket: its support workflow starts at once (`app/support.ticket.created`)."""
     organization = organization_of(request)
+    limits.charge_events(organization.pk, 1)  # a ticket starts a run, as an event does
     ticket = desk_services.ticket_create(
         organization=organization, title=payload.title, body=payload.body,
         priority=payload.priority, customer=payload.customer,
@@ -158,6 +167,54 @@ def ticket_list(request: HttpRequest, filters: Query[TicketFilters]):
 def ticket_detail(request: HttpRequest, ticket_id: int):
     """A ticket with the replies sent, the agents' questions and its runs."""
     return selectors.ticket_detail(ticket_id, organization=organization_of(request))
+
+
+def _actor(request: HttpRequest, given: str) -> str:
+    return given.strip() or str(request.auth)
+
+
+@api.post("/tickets/{ticket_id}/messages",
+          response={201: TicketDetail, **errors(400, 401, 404, 409, 413, 422)},
+          tags=["tickets"])  # fmt: skip
+def ticket_message(request: HttpRequest, ticket_id: int, payload: MessageIn):
+    """The customer wrote again: the conversation continues. With no run working the ticket, a
+    new run starts and reads everything so far; with one, the message waits for it to end."""
+    organization = organization_of(request)
+    limits.charge_events(organization.pk, 1)
+    ticket = desk_selectors.ticket_get(ticket_id, organization=organization)
+    desk_services.ticket_message(ticket=ticket, body=payload.body, channel=Channel.API,
+                                 entered_by=_actor(request, payload.entered_by))  # fmt: skip
+    return Status(201, selectors.ticket_detail(ticket.pk, organization=organization))
+
+
+def _ticket_action(request: HttpRequest, ticket_id: int, payload: ActorIn | None, action):
+    organization = organization_of(request)
+    ticket = desk_selectors.ticket_get(ticket_id, organization=organization)
+    actor = _actor(request, payload.actor if payload is not None else "")
+    action(ticket=ticket, channel=Channel.API, actor=actor)
+    return selectors.ticket_detail(ticket.pk, organization=organization)
+
+
+@api.post("/tickets/{ticket_id}/close", response={200: TicketDetail, **errors(401, 404, 409, 422)},
+          tags=["tickets"])  # fmt: skip
+def ticket_close(request: HttpRequest, ticket_id: int, payload: ActorIn | None = None):
+    """Close a ticket: its runs stop and its open questions leave every inbox."""
+    return _ticket_action(request, ticket_id, payload, desk_services.ticket_close)
+
+
+@api.post("/tickets/{ticket_id}/reopen", response={200: TicketDetail, **errors(401, 404, 409, 422)},
+          tags=["tickets"])  # fmt: skip
+def ticket_reopen(request: HttpRequest, ticket_id: int, payload: ActorIn | None = None):
+    """Work an ended ticket (resolved, needs attention, closed) again: a new run reads the whole
+    conversation so far."""
+    return _ticket_action(request, ticket_id, payload, desk_services.ticket_reopen)
+
+
+@api.post("/tickets/{ticket_id}/retry", response={200: TicketDetail, **errors(401, 404, 409, 422)},
+          tags=["tickets"])  # fmt: skip
+def ticket_retry(request: HttpRequest, ticket_id: int, payload: ActorIn | None = None):
+    """Retry the ticket's failed run from its failed step; completed steps are not repeated."""
+    return _ticket_action(request, ticket_id, payload, desk_services.ticket_retry)
 
 
 # --- Questions ----------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ desk's DeskError: it is raised before any service runs, so nothing was stored.""
 
 
 class RequestRefused(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or {}

@@ -10,7 +10,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import TypeAdapter, ValidationError
 
-from supportdesk.api import body, services
+from supportdesk.api import body, limits, services
 from supportdesk.api.errors import RequestRefused
 from supportdesk.api.models import EventKey
 from supportdesk.api.schemas import EventIn
@@ -31,13 +31,17 @@ def events_ingest(request: HttpRequest, event_key: str) -> JsonResponse:
         key = services.key_authenticate(kind=EventKey.KIND, plaintext=event_key)
         if key is None:
             raise RequestRefused(401, "unknown or revoked event key")
+        limits.charge_request(key)
         events = events_validate(body.parse_json(raw_body))
         seed = request.headers.get(EVENT_ID_SEED_HEADER, "")
         if seed:
             events = with_seeded_ids(events, seed=seed, scope=key.organization_id)
         ids = services.organization_events_send(key=key, events=events)
     except RequestRefused as exc:
-        return JsonResponse({"error": exc.message, "status": exc.status}, status=exc.status)
+        response = JsonResponse({"error": exc.message, "status": exc.status}, status=exc.status)
+        for header, value in exc.headers.items():
+            response[header] = value
+        return response
     except DeskError as exc:  # the desk refused one of its events: nothing was stored
         status = {"invalid_field": 422, "not_found": 404, "conflict": 409}.get(exc.code, 400)
         message = f"{exc.message} (nothing was stored)"

@@ -144,9 +144,12 @@ class TicketOut(Schema):
     title: str
     body: str
     priority: Priority
-    status: TicketStatus
+    status: TicketStatus = Field(description="open, in_progress, waiting (on a human), replied, "
+                                 "resolved, needs_attention or closed")  # fmt: skip
+    status_reason: str = Field(description="Why, in words: e.g. 'the run failed: ...'.")
     customer: str
     resolution: str
+    live_run_id: uuid.UUID | None = Field(description="The run working the ticket now, if any.")
     created_at: datetime
     updated_at: datetime
 
@@ -159,10 +162,36 @@ class TicketPage(Page):
     items: list[TicketListItem]
 
 
+class MessageOut(Schema):
+    id: int
+    body: str
+    entered_by: str
+    created_at: datetime
+    run_id: uuid.UUID | None = Field(description="The run that read it; none yet: the next will.")
+
+
+class ActivityOut(Schema):
+    at: datetime
+    actor: str
+    action: str
+    detail: str
+
+
 class TicketDetail(TicketOut):
     replies: list[ReplyOut]
     questions: list[QuestionOut]
-    runs: list[RunSummary]
+    runs: list[RunSummary] = Field(description="Every run the ticket ever had, oldest first.")
+    messages: list[MessageOut] = Field(description="The customer's follow-ups.")
+    activity: list[ActivityOut] = Field(description="What people did: closed, reopened, ...")
+
+
+class MessageIn(BodyIn):
+    body: str = Field(min_length=1, max_length=20_000, description="What the customer wrote.")
+    entered_by: str = Field("", max_length=200, description="Who entered it (default: the key).")
+
+
+class ActorIn(BodyIn):
+    actor: str = Field("", max_length=200, description="Who acts (default: the key's name).")
 
 
 # --- Questions ----------------------------------------------------------------------------------

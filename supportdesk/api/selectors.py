@@ -3,7 +3,7 @@ are simply not found."""
 
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from supportdesk.api.models import ApiKey, EventKey, Key
 from supportdesk.desk import selectors as desk_selectors
@@ -14,9 +14,12 @@ from supportdesk.durable.models import Run
 
 
 def ticket_detail(ticket_id: int, *, organization: Organization) -> Ticket:
-    """The ticket with its replies, questions and runs loaded in one query each."""
+    """The ticket with its replies, questions, runs, messages and activity, one query each."""
     ticket = desk_selectors.ticket_get(ticket_id, organization=organization)
-    return Ticket.objects.prefetch_related("replies", "questions", "runs").get(pk=ticket.pk)
+    runs = Prefetch("runs", queryset=Run.objects.order_by("created_at"))
+    return Ticket.objects.prefetch_related(
+        "replies", "questions", runs, "messages", "activity"
+    ).get(pk=ticket.pk)
 
 
 def questions_for(*, organization: Organization, status: str = "") -> QuerySet[Question]:

@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from supportdesk.api import limits
 from supportdesk.api.body import KIB, MAX_EVENT_BYTES, json_size
 from supportdesk.api.errors import RequestRefused
 from supportdesk.api.models import ApiKey, EventKey, Key
@@ -100,6 +101,7 @@ def organization_events_send(*, key: Key, events: list[EventIn]) -> list[str]:
 
     All or nothing: one event over MAX_EVENT_BYTES refuses the whole batch (RequestRefused 413).
     """
+    limits.charge_events(key.organization_id, len(events))
     raw = [event.model_dump(exclude_none=True) for event in events]
     for index, event in enumerate(raw):
         size = json_size(event)

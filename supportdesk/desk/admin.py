@@ -1,8 +1,22 @@
-"""The desk in Django admin: tickets with their replies and questions, and the knowledge base."""
+"""The desk in Django admin: tickets with their replies and questions, and the knowledge base.
+
+Every page is scoped to the staff user's organizations (admin_scoping.py); superusers see all. The
+user and group pages of django.contrib.auth are re-registered here with the same scope."""
+
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
+from django.http import HttpRequest
 
+from supportdesk.desk.admin_scoping import (
+    OrganizationScopedAdmin,
+    OrganizationScopedMixin,
+    administers_an_organization,
+    staff_organization_ids,
+)
 from supportdesk.desk.models import (
     AgentConfig,
     Article,
@@ -15,9 +29,10 @@ from supportdesk.desk.models import (
     Ticket,
 )
 from supportdesk.desk.tools import TOOLS
+from supportdesk.scoped_admin import sees_everything
 
 
-class ReplyInline(admin.TabularInline):
+class ReplyInline(OrganizationScopedMixin, admin.TabularInline):
     model = Reply
     extra = 0
     fields = ["created_at", "agent", "body"]
@@ -25,7 +40,7 @@ class ReplyInline(admin.TabularInline):
     can_delete = False
 
 
-class QuestionInline(admin.TabularInline):
+class QuestionInline(OrganizationScopedMixin, admin.TabularInline):
     model = Question
     extra = 0
     fields = ["created_at", "agent", "question", "status", "answer", "answered_by"]
@@ -33,20 +48,110 @@ class QuestionInline(admin.TabularInline):
     can_delete = False
 
 
+def masked_secret_url(url: str) -> str:
+    """`https://hooks.slack.com/…/abcd`: enough to recognise the URL, useless to post with."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    host = parts.hostname or ""  # never the netloc: it may carry user:password@
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    # A short URL's last characters would be most of its secret.
+    tail = url[-4:] if len(url) - len(f"{parts.scheme}://{parts.netloc}") >= 16 else ""
+    return f"{parts.scheme}://{host}/…/{tail}"
+
+
+class OrganizationForm(forms.ModelForm):
+    """The Slack webhook URL is a secret (whoever holds it posts to the channel): once saved it is
+    never rendered again, only masked; a blank field keeps it, a new URL replaces it."""
+
+    slack_webhook_url = forms.URLField(
+        required=False, assume_scheme="https", label="Slack webhook URL",
+        max_length=Organization._meta.get_field("slack_webhook_url").max_length,
+        help_text=Organization._meta.get_field("slack_webhook_url").help_text,
+    )  # fmt: skip
+    remove_slack_webhook_url = forms.BooleanField(
+        required=False, label="Remove the Slack webhook",
+        help_text="Stop posting questions to Slack.",
+    )  # fmt: skip
+
+    class Meta:
+        model = Organization
+        fields = ["name", "slug", "slack_webhook_url", "max_concurrent_runs", "created_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        webhook = self.fields.get("slack_webhook_url")
+        if webhook is None:
+            return
+        self.initial["slack_webhook_url"] = ""
+        current = self.instance.slack_webhook_url if self.instance.pk else ""
+        if current:
+            webhook.help_text = (
+                f"Current: {masked_secret_url(current)} (hidden once saved). Leave blank to keep "
+                "it; enter a new URL to replace it."
+            )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("remove_slack_webhook_url"):
+            cleaned["slack_webhook_url"] = ""
+        elif not cleaned.get("slack_webhook_url") and "slack_webhook_url" not in self.errors:
+            cleaned["slack_webhook_url"] = self.instance.slack_webhook_url  # blank: keep it
+        return cleaned
+
+
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(OrganizationScopedAdmin):
+    """Superusers create and delete organizations; a staff user sees and edits their own."""
+
+    form = OrganizationForm
     list_display = ["name", "slug", "created_at"]
+    ordering = ["name"]
+    search_fields = ["name", "slug"]  # also what the autocomplete of an organization field searches
     prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["slack_webhook"]
+    secret_fields = ("slack_webhook_url",)
+
+    def get_fields(self, request: HttpRequest, obj: Organization | None = None) -> list[str]:
+        if obj is not None and not self.has_change_permission(request, obj):
+            # A view-only page renders each field's value: show the webhook masked instead.
+            return ["name", "slug", "slack_webhook", "max_concurrent_runs", "created_at"]
+        removable = obj is not None and obj.slack_webhook_url
+        return ["name", "slug", "slack_webhook_url",
+                *(["remove_slack_webhook_url"] if removable else []),
+                "max_concurrent_runs", "created_at"]  # fmt: skip
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Organization | None = None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if sees_everything(request):
+            return readonly
+        # Platform-wide settings: the slug names the tenant everywhere (`--org acme`), and an
+        # organization that raised its own concurrency limit could take the workers from the others.
+        return [*readonly, "slug", "max_concurrent_runs"]
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Organization | None = None):
+        return super().get_prepopulated_fields(request, obj) if sees_everything(request) else {}
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return sees_everything(request) and super().has_add_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Organization | None = None) -> bool:
+        return sees_everything(request) and super().has_delete_permission(request, obj)
+
+    @admin.display(description="Slack webhook URL")
+    def slack_webhook(self, organization: Organization) -> str:
+        return masked_secret_url(organization.slack_webhook_url) or "—"
 
 
 @admin.register(Reviewer)
-class ReviewerAdmin(admin.ModelAdmin):
+class ReviewerAdmin(OrganizationScopedAdmin):
     list_display = ["user", "organization"]
     list_filter = ["organization"]
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(OrganizationScopedAdmin):
     list_display = ["id", "title", "priority", "status", "organization", "created_at"]
     list_filter = ["status", "priority", "organization"]
     search_fields = ["title", "body", "customer"]
@@ -55,7 +160,7 @@ class TicketAdmin(admin.ModelAdmin):
 
 
 @admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):
+class QuestionAdmin(OrganizationScopedAdmin):
     list_display = ["id", "ticket", "agent", "status", "answered_by", "created_at", "expires_at"]
     list_filter = ["status"]
     readonly_fields = [f.name for f in Question._meta.fields]
@@ -70,14 +175,14 @@ class QuestionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(OrganizationScopedAdmin):
     list_display = ["title", "organization", "tags", "updated_at"]
     list_filter = ["organization"]
     search_fields = ["title", "body", "tags"]
 
 
 @admin.register(ReleaseNote)
-class ReleaseNoteAdmin(admin.ModelAdmin):
+class ReleaseNoteAdmin(OrganizationScopedAdmin):
     list_display = ["version", "released_on", "organization"]
     list_filter = ["organization"]
 
@@ -103,7 +208,7 @@ class AgentConfigForm(forms.ModelForm):
 
 
 @admin.register(AgentConfig)
-class AgentConfigAdmin(admin.ModelAdmin):
+class AgentConfigAdmin(OrganizationScopedAdmin):
     form = AgentConfigForm
     list_display = ["name", "organization", "model", "enabled", "position"]
     list_filter = ["organization", "enabled"]
@@ -133,6 +238,70 @@ class NetworkConfigForm(forms.ModelForm):
 
 
 @admin.register(NetworkConfig)
-class NetworkConfigAdmin(admin.ModelAdmin):
+class NetworkConfigAdmin(OrganizationScopedAdmin):
     form = NetworkConfigForm
     list_display = ["name", "organization", "router", "default_model", "max_iterations"]
+
+
+# --- django.contrib.auth's pages, scoped the same way ---------------------------------------------
+# Fields that hand out power: a staff user who is not a superuser can't grant any of it, not even
+# to themselves (they keep what a superuser gave them).
+PRIVILEGE_FIELDS = ["is_staff", "is_superuser", "groups", "user_permissions"]
+
+
+def is_privileged(user: User) -> bool:
+    return user.is_staff or user.is_superuser
+
+
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class OrganizationUserAdmin(OrganizationScopedMixin, UserAdmin):
+    """A staff user sees their organizations' reviewers and themselves; they may edit the reviewers
+    who are not staff (another staff account could have more permissions: changing its password
+    would be taking them) and their own account, but never anyone's privileges."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if sees_everything(request) else [*readonly, *PRIVILEGE_FIELDS]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # The new user becomes a reviewer of the creator's organization (save_model).
+        return super().has_add_permission(request) and administers_an_organization(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        if not super().has_change_permission(request, obj):
+            return False
+        if obj is None or sees_everything(request):
+            return True
+        return obj.pk == request.user.pk or not is_privileged(obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        if not super().has_delete_permission(request, obj):
+            return False
+        return obj is None or sees_everything(request) or not is_privileged(obj)
+
+    def save_model(self, request: HttpRequest, obj: User, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change and not sees_everything(request):
+            # One organization at most (Reviewer.user is one-to-one), and at least one: see
+            # has_add_permission.
+            organization_id = min(staff_organization_ids(request))
+            Reviewer.objects.create(user=obj, organization_id=organization_id)
+
+
+@admin.register(Group)
+class OrganizationGroupAdmin(OrganizationScopedMixin, GroupAdmin):
+    """Groups are platform-wide sets of permissions: only superusers shape them; a staff user sees
+    the groups they are in."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return sees_everything(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        return sees_everything(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        return sees_everything(request) and super().has_delete_permission(request, obj)

@@ -3,21 +3,25 @@
 
 - A `ticketId` is an integer naming a ticket of the sender's organization (a string "42" would
   never match the integer the desk's waits compare with, and the answer would be lost).
-- An answer sent as an event (`app/support.ticket.developer-response`) is an answer like any
-  other: it goes through `question_answer`, so the question is answered once, recorded with who,
-  when and through which key, and every inbox updates. Resending it with the same id is accepted
-  and ignored, as for any event.
+- The desk's own events go through the desk's services, as from any other door:
+  `ticket.created` starts a run unless the ticket has a live one (then it is accepted and starts
+  nothing); `ticket.closed` closes the ticket (its questions leave every inbox); an answer
+  (`developer-response`) goes through `question_answer`, so the question is answered once,
+  recorded with who, when and through which key. Resending an event with the same id is
+  accepted and ignored, as for any event.
 
 All or nothing: one refused event refuses the batch, and nothing is stored.
 """
 
+import contextlib
+import uuid
 from typing import Any
 
 from django.db import transaction
 
 from supportdesk import durable
 from supportdesk.desk import selectors, services
-from supportdesk.desk.errors import DeskError, InvalidField, NotFound
+from supportdesk.desk.errors import Conflict, DeskError, InvalidField, NotFound
 from supportdesk.desk.models import Channel, Organization, Ticket
 from supportdesk.durable.models import Event
 
@@ -36,10 +40,11 @@ def events_receive(*, organization: Organization, events: list[dict], key_name: 
             name = event.get("name", "")
             if name.startswith(SUPPORT_EVENTS):
                 event = {**event, "data": _checked_ticket(index, event, organization)}
-            if name == services.DEVELOPER_RESPONSE:
+            handler = DESK_HANDLED.get(name)
+            if handler is not None:
                 ids.extend(durable.send_events(plain, tenant=tenant) if plain else [])
                 plain = []
-                ids.append(_answer(index, event, organization, key_name, tenant))
+                ids.append(handler(index, event, organization, key_name, tenant))
             else:
                 plain.append(event)
         if plain:
@@ -79,10 +84,40 @@ def ticket_id_from(value: Any, *, loc: tuple) -> int:
     return value
 
 
+def _sent_before(event: dict, tenant: str) -> bool:
+    event_id = event.get("id") or ""
+    return bool(event_id) and Event.objects.filter(tenant=tenant, event_id=event_id).exists()
+
+
+def _work(index: int, event: dict, organization: Organization, key_name: str, tenant: str) -> str:
+    """`ticket.created` for a ticket: one run, or none if one is live (accepted, idempotent)."""
+    if _sent_before(event, tenant):
+        return event["id"]
+    ticket = Ticket.objects.get(pk=event["data"]["ticketId"], organization=organization)
+    try:
+        started = services.ticket_work_from_event(ticket=ticket, event_id=event.get("id"))
+    except Conflict as exc:
+        raise Conflict(f"event {index}: {exc.message}") from None
+    return started or event.get("id") or uuid.uuid4().hex
+
+
+def _close(index: int, event: dict, organization: Organization, key_name: str, tenant: str) -> str:
+    """`ticket.closed`: the ticket is closed as from any other door (its questions leave every
+    inbox, its runs stop), recorded as closed through the key. Closed already: accepted."""
+    if _sent_before(event, tenant):
+        return event["id"]
+    event_id = event.get("id") or uuid.uuid4().hex
+    ticket = Ticket.objects.get(pk=event["data"]["ticketId"], organization=organization)
+    with contextlib.suppress(Conflict):  # closed already: closing twice changes nothing
+        services.ticket_close(ticket=ticket, actor=key_name, channel=Channel.EVENT,
+                              event_id=event_id)  # fmt: skip
+    return event_id
+
+
 def _answer(index: int, event: dict, organization: Organization, key_name: str, tenant: str) -> str:
     data = event["data"]
     event_id = event.get("id") or ""
-    if event_id and Event.objects.filter(tenant=tenant, event_id=event_id).exists():
+    if _sent_before(event, tenant):
         return event_id  # sent before: accepted and ignored
     try:
         question = selectors.question_get(data.get("questionId"), organization=organization)
@@ -110,3 +145,10 @@ def _answer(index: int, event: dict, organization: Organization, key_name: str, 
             raise
         raise InvalidField(f"event {index}: data: {exc.message}", loc=(index, "data")) from None
     return event_id
+
+
+DESK_HANDLED = {
+    services.TICKET_CREATED: _work,
+    services.TICKET_CLOSED: _close,
+    services.DEVELOPER_RESPONSE: _answer,
+}

@@ -18,6 +18,13 @@ class Organization(models.Model):
     slack_webhook_url = models.URLField(
         blank=True, help_text="A Slack incoming webhook: new and expired questions are posted."
     )
+    max_concurrent_runs = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="How many of this organization's runs may execute at once (Inngest's "
+        "concurrency key). Blank: the server's default (SUPPORTDESK_ORG_CONCURRENCY). Keep it "
+        "below the number of workers, so that other organizations always find one free.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -56,8 +63,13 @@ class Priority(models.TextChoices):
 
 
 class TicketStatus(models.TextChoices):
+    """A ticket's life (README: "Ticket states"): open → in progress → waiting on a human →
+    replied → resolved | needs attention | closed. The reason is stored beside it."""
+
     OPEN = "open"
     IN_PROGRESS = "in_progress", "in progress"
+    WAITING = "waiting", "waiting on a human"
+    REPLIED = "replied"
     RESOLVED = "resolved"
     NEEDS_ATTENTION = "needs_attention", "needs attention"
     CLOSED = "closed"
@@ -72,11 +84,18 @@ class Ticket(models.Model):
         max_length=24, choices=TicketStatus.choices, default=TicketStatus.OPEN
     )
     customer = models.CharField(max_length=200, blank=True)
+    # Why the ticket is in its status, in words for a support lead ("the developer question
+    # expired", "the run failed at step X: ...", "closed by Ann in the inbox").
+    status_reason = models.TextField(blank=True)
     # What the agents concluded, stored by the workflow's last step.
     resolution = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Every run the ticket ever had; at most one of them live at a time (`live_run`).
     runs = models.ManyToManyField(Run, related_name="tickets", blank=True)
+    live_run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -87,11 +106,15 @@ class Ticket(models.Model):
 
 
 class Reply(models.Model):
-    """A reply sent to the customer (by `reply_to_customer`)."""
+    """A reply sent to the customer: by an agent (`reply_to_customer`) or by a reviewer."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="replies")
     run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL)
-    agent = models.CharField(max_length=200)
+    agent = models.CharField(max_length=200, help_text="Who wrote it: an agent or a reviewer.")
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", help_text="The reviewer who wrote it by hand.",
+    )  # fmt: skip
     body = models.TextField()
     # A replayed or retried tool call sends the same reply once.
     idempotency_key = models.CharField(max_length=128, unique=True)
@@ -103,6 +126,42 @@ class Reply(models.Model):
 
     def __str__(self) -> str:
         return f"reply to {self.ticket_id} by {self.agent}"
+
+
+class TicketMessage(models.Model):
+    """A customer's follow-up on a ticket (the ticket's body is the first message). The next run
+    reads it with the whole conversation so far."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    body = models.TextField()
+    # Who entered it: the customer's own channel (API), or a reviewer typing it in by hand.
+    entered_by = models.CharField(max_length=250, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # The run that took it in; none yet means the next run will.
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"message on ticket {self.ticket_id}"
+
+
+class TicketActivity(models.Model):
+    """What people did to a ticket, for the audit: closed, reopened, retried, replied by hand."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="activity")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.CharField(max_length=250)
+    action = models.CharField(max_length=40)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name_plural = "ticket activity"
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor}"
 
 
 class QuestionStatus(models.TextChoices):

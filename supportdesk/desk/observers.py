@@ -15,6 +15,7 @@ QUESTION_OPENED = "question.opened"
 QUESTION_CHANGED = "question.changed"  # answered, claimed, released, cancelled
 QUESTION_EXPIRED = "question.expired"
 TICKET_CHANGED = "ticket.changed"
+TICKET_NEEDS_ATTENTION = "ticket.needs-attention"  # its run failed, or it ended unresolved
 
 _listeners: dict[str, list[Callable[[object], None]]] = defaultdict(list)
 

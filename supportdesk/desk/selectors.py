@@ -3,6 +3,7 @@
 import re
 import uuid
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
 from supportdesk.desk.errors import NotFound
@@ -88,6 +89,18 @@ def release_notes_latest(*, organization_id: int, query: str = "", limit: int = 
     if words:
         notes.sort(key=lambda n: -sum(w in n.notes.lower() for w in words))
     return notes[:limit]
+
+
+def organization_concurrency(tenant: str) -> int | None:
+    """How many runs of the organization behind an engine tenant may execute at once."""
+    if not tenant.isdigit():
+        return None  # not an organization's: the engine's own default
+    limit = (
+        Organization.objects.filter(pk=int(tenant))
+        .values_list("max_concurrent_runs", flat=True)
+        .first()
+    )
+    return limit if limit is not None else settings.ORGANIZATION_CONCURRENCY
 
 
 def reviewer_for(user) -> Reviewer | None:

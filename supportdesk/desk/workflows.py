@@ -1,22 +1,24 @@
 """The support workflow: a ticket worked by the support network, durably."""
 
-from agents import State
+from agents import RoutingError, State
 from supportdesk import durable
 from supportdesk.desk import selectors, services
 from supportdesk.desk.errors import DeskError
+from supportdesk.desk.models import TicketStatus
 from supportdesk.desk.network import build_network, network_snapshot
 from supportdesk.desk.tools import TicketState
 
 
-def load_ticket(ticket_id, tenant: str) -> dict:
+def load_ticket(ticket_id, tenant: str, run_id: str | None = None) -> dict:
+    """The ticket this run works, claimed for it (at most one live run per ticket), with the
+    conversation so far for a follow-up run."""
     try:
         ticket = selectors.ticket_get(ticket_id)
         if services.organization_tenant(ticket.organization_id) != tenant:
             raise DeskError(f"no ticket with id {ticket_id} for this organization")
     except DeskError as exc:
         raise durable.NonRetriableError(f"Ticket not found: {exc.message}") from None
-    services.ticket_start_work(ticket_id=ticket.pk)
-    return {
+    details = {
         "id": ticket.pk,
         "organization_id": ticket.organization_id,
         "title": ticket.title,
@@ -24,14 +26,24 @@ def load_ticket(ticket_id, tenant: str) -> dict:
         "priority": ticket.priority,
         "customer": ticket.customer,
     }
+    if ticket.status == TicketStatus.CLOSED:
+        return {**details, "skipped": f"ticket {ticket.pk} is closed"}
+    if run_id is not None and not services.ticket_run_claim(ticket_id=ticket.pk, run_id=run_id):
+        return {**details, "skipped": f"ticket {ticket.pk} already has a live run"}
+    if run_id is not None:
+        details["conversation"] = services.ticket_conversation(ticket_id=ticket.pk, run_id=run_id)
+    return details
 
 
 def ticket_prompt(ticket: dict) -> str:
     customer = f" from {ticket['customer']}" if ticket["customer"] else ""
-    return (
+    prompt = (
         f"Ticket #{ticket['id']} ({ticket['priority']} priority){customer}: {ticket['title']}\n\n"
         f"{ticket['body']}".strip()
     )
+    if ticket.get("conversation"):
+        prompt += f"\n\nThe conversation so far, oldest first:\n{ticket['conversation']}"
+    return prompt
 
 
 @durable.function(
@@ -39,12 +51,16 @@ def ticket_prompt(ticket: dict) -> str:
     trigger=services.TICKET_CREATED,
     retries=4,
     cancel_on=[{"event": services.TICKET_CLOSED, "match": "data.ticketId"}],
-    on_cancel=services.questions_cancel_for_run,
+    on_cancel=services.ticket_run_cancelled,
+    on_failure=services.ticket_run_failed,
 )
 def support_agent_workflow(ctx):
     ticket = ctx.step.run(
-        "get_ticket_details", load_ticket, ctx.event["data"].get("ticketId"), ctx.tenant
-    )
+        "get_ticket_details", load_ticket, ctx.event["data"].get("ticketId"), ctx.tenant,
+        ctx.run_id,
+    )  # fmt: skip
+    if ticket.get("skipped"):
+        return {"skipped": ticket["skipped"], "ticket": ticket}
     snapshot = ctx.step.run("configuration", network_snapshot, ticket["organization_id"])
     state = State[TicketState](
         data=TicketState(
@@ -52,10 +68,15 @@ def support_agent_workflow(ctx):
         )
     )
     network = build_network(snapshot, state=state)
-    outcome = network.run(ticket_prompt(ticket), step=ctx.step, state=state)
+    try:
+        outcome = network.run(ticket_prompt(ticket), step=ctx.step, state=state)
+    except RoutingError as exc:  # a configuration problem: replaying won't change the decision
+        raise durable.NonRetriableError(str(exc)) from None
     ctx.step.run(
         "store_result",
-        lambda: services.ticket_store_result(ticket_id=ticket["id"], resolution=outcome.output).pk,
+        lambda: services.ticket_run_completed(
+            ticket_id=ticket["id"], run_id=ctx.run_id, resolution=outcome.output
+        ).pk,
     )
     return {
         "response": outcome.output,

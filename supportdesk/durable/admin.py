@@ -1,9 +1,14 @@
-"""Runs, steps, waits and events, readable in Django admin; runs can be cancelled from there."""
+"""Runs, steps, waits and events, readable in Django admin; runs can be cancelled from there.
+A staff user who is not a superuser sees only the tenants `tenancy.admin_tenants` gives them."""
 
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from supportdesk.durable.models import Event, Run, RunTransition, Step, Wait
 from supportdesk.durable.services import run_cancel, run_retry
+from supportdesk.durable.tenancy import admin_tenants
+from supportdesk.scoped_admin import ScopedAdminMixin
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -40,7 +45,18 @@ class WaitInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Read-only, and scoped to the user's tenants. The inlines above need no scope of their own:
+    they only appear on the page of a run that get_queryset let through."""
+
+    def scope_queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        tenants = admin_tenants(request)
+        if tenants is None:
+            return queryset
+        if any(field.name == "tenant" for field in queryset.model._meta.concrete_fields):
+            return queryset.filter(tenant__in=tenants)
+        return queryset.none()
+
     def has_add_permission(self, request) -> bool:
         return False
 

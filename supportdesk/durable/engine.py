@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from agents.step import StepIds, dumps, parse_duration
-from supportdesk.durable import dispatch, observers, registry
+from supportdesk.durable import dispatch, fairness, observers, registry
 from supportdesk.durable.db import infrastructure, lease_duration, lease_update
 from supportdesk.durable.errors import (
     InfrastructureError,
@@ -216,7 +216,7 @@ class StepApi:
                 status=StepStatus.SLEEPING, wake_at=wake_at,
             )  # fmt: skip
             run_transition(self.run_id, RunStatus.SLEEPING, f"{key}: until {wake_at:%H:%M:%S}")
-            dispatch.enqueue_run(self.run_id, at=wake_at)
+            dispatch.enqueue_run(self.run_id, at=wake_at, tenant=self.tenant)
         raise Suspend()
 
     # --- replay bookkeeping ----------------------------------------------------------------------
@@ -341,7 +341,7 @@ class StepApi:
                     self.run_id, RunStatus.RETRYING,
                     f"{key}: attempt {attempt} failed ({message}); next at {wake_at:%H:%M:%S}",
                 )  # fmt: skip
-                dispatch.enqueue_run(self.run_id, at=wake_at)
+                dispatch.enqueue_run(self.run_id, at=wake_at, tenant=self.tenant)
             if stored is None:
                 Step.objects.create(
                     run_id=self.run_id, key=key, position=position, kind=kind, **fields,
@@ -358,7 +358,7 @@ class StepApi:
             self._fence(status=status, wake_at=wake_at)
             run_transition(self.run_id, status, reason)
             if wake_at is not None:
-                dispatch.enqueue_run(self.run_id, at=wake_at)
+                dispatch.enqueue_run(self.run_id, at=wake_at, tenant=self.tenant)
         raise Suspend()
 
     def _fence(self, *, status: str | None = None, wake_at: datetime | None = None) -> None:
@@ -454,7 +454,7 @@ def _acquire(run_id, token: str) -> str:
     now = timezone.now()
     taken = {"status": RunStatus.RUNNING, "lease_owner": token,
              "lease_expires_at": now + lease_duration(), "updated_at": now, "wake_at": None,
-             "started_at": Coalesce(F("started_at"), now)}  # fmt: skip
+             "started_at": Coalesce(F("started_at"), now), "running_since": now}  # fmt: skip
     due = Q(status=RunStatus.QUEUED) | Q(
         status__in=[RunStatus.SLEEPING, RunStatus.RETRYING], wake_at__lte=now
     )
@@ -474,6 +474,19 @@ def execute_run(run_id) -> str:
     if not acquired:
         return "not runnable"
     run = Run.objects.select_related("event").get(pk=run_id)
+    if fairness.over_limit(run):
+        fairness.throttle(run, token)
+        return "throttled"
+    if run.throttled_at is not None:
+        Run.objects.filter(pk=run.pk).update(throttled_at=None)
+    try:
+        return _execute(run, token, acquired, acquired_at)
+    finally:
+        if fairness.tenant_limit(run.tenant) is not None:
+            fairness.dispatch_throttled(run.tenant)  # this execution's slot is free now
+
+
+def _execute(run: Run, token: str, acquired: str, acquired_at: float) -> str:
     function = registry.get_function(run.function_id)
     if acquired == "recovered":
         limit = function.retries if function is not None else 0
@@ -536,7 +549,7 @@ def _interrupted(
                             recoveries=F("recoveries") + 1):  # fmt: skip
                 run_transition(run.pk, RunStatus.RETRYING,
                                f"interrupted: {storable_text(str(exc))[:500]}")  # fmt: skip
-                dispatch.enqueue_run(run.pk, at=wake_at)
+                dispatch.enqueue_run(run.pk, at=wake_at, tenant=run.tenant)
     except DatabaseError:
         logger.warning("run %s: could not release its lease either; the sweeper recovers it "
                        "once the lease expires", run.pk, exc_info=True)  # fmt: skip
@@ -555,7 +568,7 @@ def _retry_or_fail(run: Run, token: str, function: registry.DurableFunction, exc
                         wake_at=wake_at, lease_owner="", lease_expires_at=None, updated_at=now,
                         error=message):  # fmt: skip
             run_transition(run.pk, RunStatus.RETRYING, f"function raised ({message})")
-            dispatch.enqueue_run(run.pk, at=wake_at)
+            dispatch.enqueue_run(run.pk, at=wake_at, tenant=run.tenant)
     return "retrying"
 
 
@@ -569,4 +582,7 @@ def _finish(run: Run, token: str, status: str, *, output: Any = None, error: str
             return "lease lost"
         waits_cancel_pending(run.pk, now=now)
         run_transition(run.pk, status, error[:2000], at=now)
+        function = registry.get_function(run.function_id)
+        if status == RunStatus.FAILED and function is not None and function.on_failure:
+            function.on_failure(run.pk, error)
     return status

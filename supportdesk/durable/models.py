@@ -81,6 +81,11 @@ class Run(models.Model):
     # Each execution takes a fresh token; every checkpoint is conditional on still holding it.
     lease_owner = models.CharField(max_length=64, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # When the current execution took the lease: of a tenant at its concurrency limit, the
+    # executions that started first keep their slots (fairness.py).
+    running_since = models.DateTimeField(null=True, blank=True)
+    # Set while the run waits for a free slot of its tenant, holding no queue message.
+    throttled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -88,6 +93,7 @@ class Run(models.Model):
             models.Index(fields=["status", "lease_expires_at"], name="run_status_lease"),
             models.Index(fields=["status", "wake_at"], name="run_status_wake"),
             models.Index(fields=["status", "updated_at"], name="run_status_updated"),
+            models.Index(fields=["tenant", "status"], name="run_tenant_status"),
         ]
 
     def __str__(self) -> str:

@@ -26,9 +26,10 @@ class DurableFunction:
     handler: Callable[[Any], Any]
     retries: int = 4
     cancel_on: tuple[CancelOn, ...] = field(default_factory=tuple)
-    # Called with the run id inside the transaction that cancels a run of this function, so the
-    # domain can close what the run left open (its pending questions, say).
-    on_cancel: Callable[[Any], None] | None = None
+    # Called with (run id, reason) inside the transaction that cancels, or fails, a run of this
+    # function (Inngest's onFailure), so the domain can close what the run left open and say why.
+    on_cancel: Callable[[Any, str], None] | None = None
+    on_failure: Callable[[Any, str], None] | None = None
 
     def __call__(self, ctx: Any) -> Any:
         return self.handler(ctx)
@@ -43,12 +44,14 @@ def function(
     trigger: str,
     retries: int = 4,
     cancel_on: list[dict] | None = None,
-    on_cancel: Callable[[Any], None] | None = None,
+    on_cancel: Callable[[Any, str], None] | None = None,
+    on_failure: Callable[[Any, str], None] | None = None,
 ) -> Callable[[Callable[[Any], Any]], DurableFunction]:
     """Register `handler(ctx)` to run durably for every `trigger` event.
 
     `retries` applies to each step (and to code outside steps); `cancel_on` is a list of
-    `{"event": name, "match": "data.x"}` or `{"event": name, "if_exp": "..."}`.
+    `{"event": name, "match": "data.x"}` or `{"event": name, "if_exp": "..."}`. `on_cancel` and
+    `on_failure(run_id, reason)` run inside the transaction that ends the run so.
     """
     cancels = tuple(CancelOn(**spec) for spec in cancel_on or [])
     for cancel in cancels:  # Fail at import, not at the first run.
@@ -62,6 +65,7 @@ def function(
             retries=retries,
             cancel_on=cancels,
             on_cancel=on_cancel,
+            on_failure=on_failure,
         )
         _functions[id] = durable_function
         return durable_function

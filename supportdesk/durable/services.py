@@ -46,7 +46,7 @@ def run_start(function: registry.DurableFunction, event: Event) -> Run:
     run = Run.objects.create(function_id=function.id, event=event, tenant=event.tenant)
     run_transition(run.pk, RunStatus.QUEUED, f"triggered by {event.name}")
     cancel_waits_register(run, function)
-    dispatch.enqueue_run(run.pk)
+    dispatch.enqueue_run(run.pk, tenant=run.tenant)
     return run
 
 
@@ -75,14 +75,14 @@ def waits_cancel_pending(run_id, *, now=None) -> int:
     )
 
 
-def _requeue_waiting_run(run_id, reason: str) -> None:
+def _requeue_waiting_run(run_id, reason: str, *, tenant: str) -> None:
     now = timezone.now()
     updated = Run.objects.filter(pk=run_id, status=RunStatus.WAITING).update(
         status=RunStatus.QUEUED, updated_at=now
     )
     if updated:
         run_transition(run_id, RunStatus.QUEUED, reason, at=now)
-        dispatch.enqueue_run(run_id)
+        dispatch.enqueue_run(run_id, tenant=tenant)
 
 
 def wait_resolve(wait: Wait, event: Event) -> bool:
@@ -100,7 +100,9 @@ def wait_resolve(wait: Wait, event: Event) -> bool:
             Step.objects.filter(run_id=wait.run_id, key=wait.step_key).update(
                 status=StepStatus.COMPLETED, output=event.as_dict(), ended_at=now
             )
-            _requeue_waiting_run(wait.run_id, f"{wait.step_key}: {event.name} {event.event_id}")
+            _requeue_waiting_run(
+                wait.run_id, f"{wait.step_key}: {event.name} {event.event_id}", tenant=wait.tenant
+            )
         return True
 
     return retrying(resolve, what=f"resolving wait {wait.pk}")
@@ -108,7 +110,7 @@ def wait_resolve(wait: Wait, event: Event) -> bool:
 
 def wait_expire(wait_id: int) -> bool:
     """Time a step wait out: the step resolves to None. False if it was already decided."""
-    wait = Wait.objects.filter(pk=wait_id).only("run_id", "step_key").first()
+    wait = Wait.objects.filter(pk=wait_id).only("run_id", "step_key", "tenant").first()
     if wait is None:
         return False
 
@@ -124,7 +126,7 @@ def wait_expire(wait_id: int) -> bool:
             Step.objects.filter(run_id=wait.run_id, key=wait.step_key).update(
                 status=StepStatus.COMPLETED, output=None, ended_at=now
             )
-            _requeue_waiting_run(wait.run_id, f"{wait.step_key}: timed out")
+            _requeue_waiting_run(wait.run_id, f"{wait.step_key}: timed out", tenant=wait.tenant)
         return True
 
     return retrying(expire, what=f"expiring wait {wait_id}")
@@ -158,7 +160,7 @@ def _run_cancel(run_id, reason: str) -> bool:
             Run.objects.values_list("function_id", flat=True).get(pk=run_id)
         )
         if function is not None and function.on_cancel is not None:
-            function.on_cancel(run_id)
+            function.on_cancel(run_id, reason)
     return True
 
 
@@ -186,7 +188,7 @@ def run_enqueue_due(now=None) -> list:
     due = list(
         Run.objects.filter(
             Q(status__in=[RunStatus.SLEEPING, RunStatus.RETRYING], wake_at__lte=overdue)
-            | Q(status=RunStatus.QUEUED, updated_at__lt=stale)
+            | Q(status=RunStatus.QUEUED, updated_at__lt=stale, throttled_at__isnull=True)
         ).values_list("pk", flat=True)
     )
     # Stamped so that a long backlog is not enqueued again at every sweep.

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from supportdesk.durable.events import events_process_stale
+from supportdesk.durable.fairness import dispatch_all_throttled
 from supportdesk.durable.services import run_enqueue_due, waits_expire_due
 
 logger = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ def sweep() -> dict:
         "events_matched": events_process_stale(),
         "waits_expired": waits_expire_due(),
         "runs_recovered": len(run_enqueue_due()),
+        "throttled_dispatched": dispatch_all_throttled(),
     }
     if any(report.values()):
         logger.info("sweep: %s", report)

@@ -1,8 +1,20 @@
 """The live layer: reviewers' WebSockets. On every (re)connect the full current list; afterwards
-changes as HTML fragments swapped by htmx's ws extension (the page's own partials)."""
+changes as HTML fragments swapped by htmx's ws extension (the page's own partials).
+
+A socket lives only as long as its session: signing out, deactivation and removal as a reviewer
+close it at once (`session.revoked` to the user's group), and every socket checks its session
+again every INBOX_SESSION_RECHECK_SECONDS in case such news was lost.
+"""
+
+import asyncio
+import contextlib
+from importlib import import_module
+from types import SimpleNamespace
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib import auth
 from django.template.loader import render_to_string
 
 from supportdesk.desk import selectors
@@ -10,14 +22,58 @@ from supportdesk.desk.errors import NotFound
 from supportdesk.inbox import live
 from supportdesk.inbox.filters import InboxFilters
 
+CLOSED_SESSION_ENDED = 4001
 
-class InboxConsumer(AsyncWebsocketConsumer):
-    async def connect(self) -> None:
+
+class SessionBoundConsumer(AsyncWebsocketConsumer):
+    """A reviewer's socket, closed when their session ends or they stop being a reviewer."""
+
+    async def join_as_reviewer(self):
+        """The reviewer behind this socket (None: refuse it), with the user's group joined."""
         reviewer = await database_sync_to_async(selectors.reviewer_for)(self.scope["user"])
+        if reviewer is None:
+            return None
+        self.user_id = self.scope["user"].pk
+        self.user_group = live.user_group(self.user_id)
+        await self.channel_layer.group_add(self.user_group, self.channel_name)
+        self.recheck = asyncio.create_task(self._recheck_session())
+        return reviewer
+
+    async def leave(self) -> None:
+        if hasattr(self, "recheck"):
+            self.recheck.cancel()
+        if hasattr(self, "user_group"):
+            await self.channel_layer.group_discard(self.user_group, self.channel_name)
+
+    async def session_revoked(self, event: dict) -> None:
+        await self.close(code=CLOSED_SESSION_ENDED)
+
+    async def _recheck_session(self) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            while True:
+                await asyncio.sleep(settings.INBOX_SESSION_RECHECK_SECONDS)
+                if not await self._still_a_reviewer():
+                    await self.close(code=CLOSED_SESSION_ENDED)
+                    return
+
+    @database_sync_to_async
+    def _still_a_reviewer(self) -> bool:
+        # A fresh read of the session (the scope's copy is cached), through auth's own check of
+        # the session's hash: a changed password ends it too.
+        engine = import_module(settings.SESSION_ENGINE)
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        user = auth.get_user(SimpleNamespace(session=engine.SessionStore(session_key)))
+        if not user.is_authenticated or user.pk != self.user_id or not user.is_active:
+            return False
+        return selectors.reviewer_for(user) is not None
+
+
+class InboxConsumer(SessionBoundConsumer):
+    async def connect(self) -> None:
+        reviewer = await self.join_as_reviewer()
         if reviewer is None:
             await self.close()  # before accept: the handshake is refused (403)
             return
-        self.user_id = self.scope["user"].pk
         self.filters = InboxFilters.from_query_string(self.scope.get("query_string", b""))
         self.group = live.inbox_group(reviewer.organization_id)
         # Join before rendering the list: a change committed in between is pushed, not lost.
@@ -39,6 +95,7 @@ class InboxConsumer(AsyncWebsocketConsumer):
         return html, {str(q.pk) for q in questions}
 
     async def disconnect(self, code: int) -> None:
+        await self.leave()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
@@ -63,12 +120,15 @@ class InboxConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=html)
 
 
-class TicketConsumer(AsyncWebsocketConsumer):
+class TicketConsumer(SessionBoundConsumer):
     """A ticket page: its replies, questions and run timelines, re-rendered as the runs progress."""
 
     async def connect(self) -> None:
         ticket_id = self.scope["url_route"]["kwargs"]["ticket_id"]
-        self.ticket = await database_sync_to_async(self._ticket)(ticket_id)
+        reviewer = await self.join_as_reviewer()
+        self.ticket = None
+        if reviewer is not None:
+            self.ticket = await database_sync_to_async(self._ticket)(ticket_id, reviewer)
         if self.ticket is None:
             await self.close()
             return
@@ -81,16 +141,14 @@ class TicketConsumer(AsyncWebsocketConsumer):
         await self.accept()
         await self.ticket_changed({})
 
-    def _ticket(self, ticket_id):
-        reviewer = selectors.reviewer_for(self.scope["user"])
-        if reviewer is None:
-            return None
+    def _ticket(self, ticket_id, reviewer):
         try:
             return selectors.ticket_get(ticket_id, organization=reviewer.organization)
         except NotFound:
             return None
 
     async def disconnect(self, code: int) -> None:
+        await self.leave()
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 

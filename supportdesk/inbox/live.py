@@ -5,6 +5,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 
 from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
@@ -22,6 +23,16 @@ def ticket_group(ticket_id: int) -> str:
 
 def run_group(run_id) -> str:
     return f"run-{run_id}"
+
+
+def user_group(user_id: int) -> str:
+    """Every socket a user has open, so that they can all be closed at once."""
+    return f"user-{user_id}"
+
+
+def close_user_sockets(user_id: int) -> None:
+    """The user signed out, was deactivated or is no reviewer any more: close their sockets."""
+    _send(user_group(user_id), {"type": "session.revoked"})
 
 
 def publish_ticket(ticket_id: int) -> None:
@@ -56,7 +67,62 @@ def publish_question(question_id) -> None:
 
 
 def _send(group: str, message: dict) -> None:
-    _publisher.send(group, message)
+    if _through_outbox:
+        from supportdesk.inbox.models import Push
+
+        Push.objects.create(group=group, message=message)
+    else:
+        _publisher.send(group, message)
+
+
+_through_outbox = False
+
+
+def use_outbox() -> None:
+    """This process's channel layer reaches no socket (a command in the embedded mode): write
+    pushes to the outbox table, for the server to relay."""
+    global _through_outbox
+    _through_outbox = True
+
+
+class OutboxRelay:
+    """In the embedded server: sends the pushes other processes wrote to the outbox."""
+
+    POLL_SECONDS = 0.25
+    KEEP_SECONDS = 60
+
+    def __init__(self) -> None:
+        from supportdesk.inbox.models import Push
+
+        self.seen = Push.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+    def start(self) -> None:
+        threading.Thread(target=self._relay_forever, name="outbox-relay", daemon=True).start()
+
+    def relay(self) -> int:
+        from django.utils import timezone
+
+        from supportdesk.inbox.models import Push
+
+        pushes = list(Push.objects.filter(pk__gt=self.seen).order_by("pk")[:500])
+        for push in pushes:
+            _publisher.send(push.group, push.message)
+            self.seen = push.pk
+        if pushes:
+            old = timezone.now() - timezone.timedelta(seconds=self.KEEP_SECONDS)
+            Push.objects.filter(created_at__lt=old).delete()
+        return len(pushes)
+
+    def _relay_forever(self) -> None:
+        from django.db import close_old_connections
+
+        while True:
+            close_old_connections()
+            try:
+                self.relay()
+            except Exception:  # the database is away a moment: next time
+                logger.warning("relaying pushes from the outbox failed", exc_info=True)
+            time.sleep(self.POLL_SECONDS)
 
 
 class Publisher:

@@ -10,10 +10,9 @@ import urllib.request
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
 from django.template.loader import render_to_string
 
-from supportdesk.desk.text import single_line
+from supportdesk.desk.services import one_line
 from supportdesk.desk.webhooks import slack_webhook_problem
 
 logger = logging.getLogger(__name__)
@@ -22,24 +21,15 @@ SLACK_TIMEOUT_SECONDS = 5
 
 
 def notify_opened(question_id) -> None:
-    question_notify_later(question_id, "opened")
+    from supportdesk.inbox.digests import notification_request
+
+    notification_request(question_id, "opened")
 
 
 def notify_expired(question_id) -> None:
-    question_notify_later(question_id, "expired")
+    from supportdesk.inbox.digests import notification_request
 
-
-def question_notify_later(question_id, kind: str) -> None:
-    def enqueue() -> None:
-        from supportdesk.inbox.tasks import notify_question_task
-
-        try:
-            notify_question_task(str(question_id), kind)
-        except Exception:
-            logger.warning("could not enqueue the %s notification of %s", kind, question_id,
-                           exc_info=True)  # fmt: skip
-
-    transaction.on_commit(enqueue)
+    notification_request(question_id, "expired")
 
 
 def question_notify(question_id, kind: str) -> dict[str, bool]:
@@ -49,7 +39,7 @@ def question_notify(question_id, kind: str) -> dict[str, bool]:
     question = Question.objects.select_related("ticket__organization").get(pk=question_id)
     organization = question.ticket.organization
     context = {"question": question, "ticket": question.ticket, "kind": kind,
-               "title": single_line(question.ticket.title),
+               "title": one_line(question.ticket.title),
                "url": f"{settings.SITE_URL}/questions/{question.pk}/"}  # fmt: skip
     sent = {"email": False, "slack": False}
     recipients = list(
@@ -59,7 +49,7 @@ def question_notify(question_id, kind: str) -> dict[str, bool]:
         try:
             # One line whatever the title or agent name says: a line break in a subject makes
             # Django refuse the email (BadHeaderError), and would be a header injection.
-            subject = single_line(render_to_string("inbox/email/question_subject.txt", context))
+            subject = one_line(render_to_string("inbox/email/question_subject.txt", context))
             body = render_to_string("inbox/email/question_body.txt", context)
             send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
             sent["email"] = True
@@ -89,11 +79,11 @@ def slack_text(context: dict) -> str:
     if context["kind"] == "expired":
         head = f"Question on ticket #{ticket.pk} expired unanswered"
     else:
-        agent = slack_escape(single_line(question.agent))
+        agent = slack_escape(one_line(question.agent))
         head = f"{agent} asks about ticket #{ticket.pk} ({ticket.priority})"
     quote = "\n".join(f">{slack_escape(line)}" for line in question.question.splitlines() or [""])
     return (
-        f"*{head}*: {slack_escape(single_line(ticket.title))}\n{quote}\n"
+        f"*{head}*: {slack_escape(one_line(ticket.title))}\n{quote}\n"
         f"<{context['url']}|Open the question>"
     )
 

@@ -1,10 +1,17 @@
 """Huey tasks of the inbox: thin wrappers."""
 
-from huey.contrib.djhuey import db_task
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
 
-from supportdesk.inbox import notifications
+from supportdesk.inbox import digests
 
 
 @db_task()
-def notify_question_task(question_id: str, kind: str) -> dict:
-    return notifications.question_notify(question_id, kind)
+def send_notification_task(notification_id: int) -> dict:
+    return digests.notification_send(notification_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def send_digests_task() -> int:
+    """Once a minute: held notifications go out as one digest per organization and kind."""
+    return digests.digests_send()

@@ -1,6 +1,15 @@
 import pytest
 
-from agents import Agent, InferenceResponse, Network, Route, RoutingAgent, Usage, tool
+from agents import (
+    Agent,
+    InferenceResponse,
+    Network,
+    Route,
+    RoutingAgent,
+    RoutingError,
+    Usage,
+    tool,
+)
 from agents.models.testing import ScriptedModel, text, tool_call
 from agents.testing import ReplayStep
 
@@ -80,23 +89,30 @@ def test_a_routing_agent_selects_agents_until_done_each_decision_a_step():
     assert run.usage == Usage(input_tokens=7, output_tokens=3)
 
 
+def test_a_routing_agent_that_chooses_nobody_ends_the_run():
+    supervisor = RoutingAgent(model=ScriptedModel([text("I cannot decide.")]))
+    run = Network("desk", [Agent("Visible", model=ScriptedModel([]))], router=supervisor).run("Hi")
+    assert run.results == []
+    assert [(r.agent, r.reason) for r in run.routes] == [(None, "I cannot decide.")]
+
+
 @pytest.mark.parametrize(
-    ("decision", "reason"),
+    ("decision", "message"),
     [
-        (select("Nobody", "they know"), "unknown agent 'Nobody': they know"),
-        (select("Hidden"), "unknown agent 'Hidden': best fit"),
-        (text("I cannot decide."), "I cannot decide."),
+        (select("Nobody", "they know"), "chose 'Nobody', which is not an enabled agent"),
+        (select("Hidden"), "chose 'Hidden', which is not an enabled agent"),
     ],
 )
-def test_a_routing_agent_ends_the_run_when_its_choice_is_unusable(decision, reason):
+def test_a_routing_agent_choosing_an_unknown_or_disabled_agent_is_a_clear_failure(
+    decision, message
+):
+    """It used to end the run quietly: the ticket then said "needs attention" with no reason."""
     hidden = Agent("Hidden", model=ScriptedModel([]), enabled=lambda n: False)
     visible = Agent("Visible", model=ScriptedModel([]))
     supervisor = RoutingAgent(model=ScriptedModel([decision]))
-
-    run = Network("desk", [hidden, visible], router=supervisor).run("Help")
-
-    assert run.results == []
-    assert [(r.agent, r.reason) for r in run.routes] == [(None, reason)]
+    with pytest.raises(RoutingError, match=message) as raised:
+        Network("desk", [hidden, visible], router=supervisor).run("Help")
+    assert "(enabled: 'Visible')" in str(raised.value)
 
 
 def test_the_default_router_lets_an_agent_read_its_tool_results_before_deciding():

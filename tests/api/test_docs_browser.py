@@ -5,7 +5,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
 
 

@@ -5,12 +5,14 @@ import time
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
+from django.utils import timezone
 
 from supportdesk import durable
 from supportdesk.desk import services
 from supportdesk.desk.errors import Conflict, DeskError
 from supportdesk.desk.models import Question, QuestionStatus, TicketStatus
-from supportdesk.durable.models import Event, Run, RunStatus
+from supportdesk.durable.models import Event, Run, RunStatus, Wait, WaitKind, WaitStatus
 from supportdesk.durable.sweeper import sweep
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -86,6 +88,72 @@ def test_an_unanswered_question_expires_and_the_agent_goes_on(organization, drai
     assert "we will follow up" in ticket.replies.get().body
 
 
+def sleep_until(moment) -> None:
+    time.sleep(max((moment - timezone.now()).total_seconds(), 0))
+
+
+def test_an_answer_accepted_at_the_last_moment_reaches_the_run(organization, drain, settings):
+    """SUPPORTDESK_QUESTION_ANSWER_GRACE: the run's wait outlives its question, so an answer
+    accepted just before the question's deadline still resumes the run with that answer, even
+    when the timers fire between the answer's commit and its matching."""
+    settings.QUESTION_TIMEOUT, settings.QUESTION_ANSWER_GRACE = 2.0, 1.0
+    ticket = critical_ticket(organization)
+    drain()
+    question = Question.objects.get(ticket=ticket)
+    wait = Wait.objects.get(run=question.run, kind=WaitKind.STEP)
+    assert wait.expires_at - question.expires_at >= timezone.timedelta(seconds=1.0)
+
+    sleep_until(question.expires_at - timezone.timedelta(seconds=0.15))
+    swept = {}
+
+    def timers_fire_past_the_deadline():
+        sleep_until(question.expires_at + timezone.timedelta(seconds=0.1))
+        swept.update(sweep())
+
+    with transaction.atomic():
+        # Registered first, so it runs after the commit and before the answer's event is matched.
+        transaction.on_commit(timers_fire_past_the_deadline)
+        services.question_answer(question=question, answered_by="ann", answer="Fixed in 2.4.2.")
+    assert swept["waits_expired"] == 0  # the question's deadline passed, not the wait's
+    drain()
+    question.refresh_from_db()
+    run = ticket.runs.get()
+    assert question.status == QuestionStatus.ANSWERED
+    assert Wait.objects.get(pk=wait.pk).status == WaitStatus.RESOLVED
+    assert run.status == RunStatus.COMPLETED
+    assert run.steps.get(key="developer.response").output["data"]["answer"] == "Fixed in 2.4.2."
+    assert "Our engineering team says: Fixed in 2.4.2." in ticket.replies.get().body
+
+
+def test_an_answer_just_after_the_deadline_is_refused_and_the_run_times_out(
+    organization, drain, settings
+):
+    settings.QUESTION_TIMEOUT, settings.QUESTION_ANSWER_GRACE = 2.0, 1.0
+    ticket = critical_ticket(organization)
+    drain()
+    question = Question.objects.get(ticket=ticket)
+    wait = Wait.objects.get(run=question.run, kind=WaitKind.STEP)
+
+    sleep_until(question.expires_at + timezone.timedelta(seconds=0.05))
+    with pytest.raises(Conflict, match="this question expired at"):
+        services.question_answer(question=question, answered_by="ann", answer="too late")
+    assert not Event.objects.filter(name=services.DEVELOPER_RESPONSE).exists()
+    sweep()
+    drain()
+    assert ticket.runs.get().status == RunStatus.WAITING  # the grace: the wait outlives it
+
+    sleep_until(wait.expires_at)
+    sweep()
+    drain()
+    question.refresh_from_db()
+    run = ticket.runs.get()
+    assert Wait.objects.get(pk=wait.pk).status == WaitStatus.TIMED_OUT
+    assert (question.status, question.answer) == (QuestionStatus.EXPIRED, "")
+    assert run.status == RunStatus.COMPLETED
+    assert run.steps.get(key="developer.response").output is None
+    assert "we will follow up" in ticket.replies.get().body
+
+
 def test_closing_the_ticket_cancels_its_waiting_run(organization, drain):
     ticket = critical_ticket(organization)
     drain()
@@ -118,27 +186,24 @@ def test_a_missing_ticket_fails_the_run_without_retries(organization, drain):
     assert not run.transitions.filter(status=RunStatus.RETRYING).exists()
 
 
-def test_two_open_questions_on_one_ticket_are_answered_independently(organization, drain):
+def test_a_second_created_event_for_a_live_ticket_starts_no_second_worker(organization, drain):
+    """It started a second, half-hidden run: two identical questions in the inbox, and answering
+    the duplicate resolved the ticket while the other question was pending. Now the engine's
+    own senders (not only the API's door) get one worker per ticket: the second run is listed
+    among the ticket's runs and ends at once, skipped."""
     ticket = critical_ticket(organization)
-    # The same ticket worked by a second run (re-sent event): two questions open on one ticket.
     [again] = durable.send_events(
         {"name": services.TICKET_CREATED, "data": {"ticketId": ticket.pk}},
         tenant=services.organization_tenant(organization.pk),
     )
-    ticket.runs.add(Run.objects.get(event__event_id=again))
     drain()
-    first, second = Question.objects.filter(ticket=ticket).order_by("created_at")
-    services.question_answer(question=second, answered_by="ann", answer="answer to the second")
-    drain()
-    assert Run.objects.get(pk=second.run_id).status == RunStatus.COMPLETED
-    assert Run.objects.get(pk=first.run_id).status == RunStatus.WAITING
-    first.refresh_from_db()
-    assert first.status == QuestionStatus.PENDING
-    services.question_answer(question=first, answered_by="bob", answer="answer to the first")
-    drain()
-    replies = [r.body for r in ticket.replies.order_by("created_at")]
-    assert any("answer to the second" in r for r in replies)
-    assert any("answer to the first" in r for r in replies)
+    duplicate = Run.objects.get(event__event_id=again)
+    assert duplicate.status == RunStatus.COMPLETED
+    assert duplicate.output["skipped"] == f"ticket {ticket.pk} already has a live run"
+    ticket.refresh_from_db()
+    assert set(ticket.runs.values_list("pk", flat=True)) == {duplicate.pk, ticket.live_run_id}
+    assert Question.objects.filter(ticket=ticket).count() == 1
+    assert ticket.status == "waiting" and ticket.live_run_id != duplicate.pk
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
         ("one\ntwo\rthree\r\n\r\nfour", "one two three four"),
         ("a \u2028 b\u2029c\x85d\x0be\x0cf\x1cg", "a b c d e f g"),
         ("\n  Leading and trailing  \n", "Leading and trailing"),
-        ("tabs\tstay", "tabs\tstay"),
+        ("tabs\tand  spaces", "tabs and spaces"),
     ],
 )
 def test_line_breaks_in_a_title_become_spaces(organization, title, stored):

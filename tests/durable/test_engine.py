@@ -117,15 +117,27 @@ def test_duplicate_event_id_starts_no_second_run(drain):
     assert Event.objects.get(event_id="evt-1").data == {"count": 1}
 
 
-def test_step_is_retried_with_backoff_then_succeeds(drain, side_effect_log):
+def test_step_is_retried_with_backoff_then_succeeds(drain, side_effect_log, settings):
+    base = 0.1
+    settings.DURABLE = {**settings.DURABLE, "RETRY_BASE_SECONDS": base}
     run = start("test/flaky", {"fail_times": 2})
     drain_until_ended(drain, run)
     run.refresh_from_db()
     assert run.output == {"succeeded_on": 3}
     step = run.steps.get(key="call")
     assert (step.status, step.attempts) == (StepStatus.COMPLETED, 3)
-    retries = run.transitions.filter(status="retrying").values_list("at", flat=True)
-    assert len(retries) == 2
+    # Each retry ran no sooner than base × 2^(n−1) after its failure, 0.1 s then 0.2 s, and
+    # soon after (drain_until_ended looks every 20 ms; the bound leaves room for a busy machine).
+    transitions = list(run.transitions.values_list("status", "at"))
+    gaps = [
+        next(later for state, later in transitions[index:] if state == "running") - failed_at
+        for index, (status, failed_at) in enumerate(transitions)
+        if status == "retrying"
+    ]
+    assert len(gaps) == 2
+    for attempt, gap in enumerate(gaps, start=1):
+        delay = base * 2 ** (attempt - 1)
+        assert delay - 0.005 <= gap.total_seconds() <= delay + 0.5, (attempt, gaps)
 
 
 def test_retries_exhausted_fail_the_run(drain, side_effect_log):

@@ -286,3 +286,17 @@ def dies_once_in_its_second_step(ctx):
 
     first = ctx.step.run("first", lambda: record(f"{ctx.run_id} first") or 1)
     return first + ctx.step.run("second", second)
+
+
+@durable.function(id="test-timed", trigger="test/timed")
+def timed_step(ctx):
+    """One step whose body logs when it starts and ends (wall clock, comparable across
+    processes), to see how many bodies ran at once."""
+
+    def body():
+        record(f"{ctx.run_id} {time.time():.6f} start")
+        time.sleep(ctx.event["data"].get("pause", 0))
+        record(f"{ctx.run_id} {time.time():.6f} end")
+
+    ctx.step.run("body", body)
+    return "ok"

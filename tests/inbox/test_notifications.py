@@ -2,14 +2,21 @@
 channel never breaks anything."""
 
 import json
+import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core import mail
 
-from supportdesk.desk.models import Organization, Question, Ticket
+from supportdesk import durable
+from supportdesk.desk import services
+from supportdesk.desk.models import Organization, Question, QuestionStatus, Ticket
+from supportdesk.durable.models import Run, RunStatus
 from supportdesk.inbox import notifications
+from tests.conftest import wait_until
+from tests.fakes.mail import sent_emails
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -94,12 +101,100 @@ def test_a_failing_webhook_is_logged_and_swallowed(ann, ask, organization, caplo
     assert "posting question" in caplog.text
 
 
-def test_an_unreachable_webhook_does_not_break_the_run(ann, ask, organization, drain):
-    organization.slack_webhook_url = "http://127.0.0.1:9/nothing-listens-here"
+# --- through the real path: a question opened or expired by a run in a `run_huey` worker ----------
+def worker_ready(start_worker, **extra_env):
+    """A `run_huey` worker on the offline demo model, proven up by a run it completed."""
+    worker = start_worker(workers=2, extra_env={"ANTHROPIC_API_KEY": "", **extra_env})
+    [sentinel] = durable.send_events({"name": "test/steps", "data": {"count": 1}})
+    wait_until(lambda: Run.objects.get(event__event_id=sentinel).status == RunStatus.COMPLETED)
+    return worker
+
+
+@pytest.mark.slow
+def test_opening_and_expiring_a_question_mail_and_post_through_the_worker(
+    start_worker, ann, bob, organization, slack, tmp_path
+):
+    organization.slack_webhook_url = slack.url
     organization.save(update_fields=["slack_webhook_url"])
-    question = ask(organization)
-    assert notifications.question_notify(question.pk, "opened")["slack"] is False
-    assert question.run.status == "waiting"
+    mail_dir = tmp_path / "mail"
+    worker_ready(
+        start_worker,
+        EMAIL_BACKEND="tests.fakes.mail.FileEmailBackend",
+        TEST_EMAIL_DIR=str(mail_dir),
+        SUPPORTDESK_QUESTION_TIMEOUT="2s",
+        SUPPORTDESK_QUESTION_ANSWER_GRACE="0s",
+    )
+    ticket = services.ticket_create(organization=organization, title="Checkout crashes",
+                                    priority="critical")  # fmt: skip
+    question = wait_until(lambda: Question.objects.filter(ticket=ticket).first())
+
+    # Opened: the worker's notification task mailed both reviewers and posted to Slack.
+    [opened] = wait_until(lambda: sent_emails(mail_dir))
+    assert sorted(opened["To"].split(", ")) == ["ann@example.com", "bob@example.com"]
+    assert "Technical Support asks about ticket" in opened["Subject"]
+    assert "Checkout crashes" in opened["Subject"]
+    assert f"/questions/{question.pk}/" in opened.get_content()
+    wait_until(lambda: len(slack.posts) == 1)
+    assert "Checkout crashes" in slack.posts[0]["text"]
+
+    # Nobody answers: the run's wait expires in the worker, and the expiry is told the same way.
+    run = ticket.runs.get()
+    wait_until(lambda: Run.objects.get(pk=run.pk).status == RunStatus.COMPLETED, timeout=30)
+    assert Question.objects.get(pk=question.pk).status == QuestionStatus.EXPIRED
+    opened_again, expired = wait_until(lambda: (found := sent_emails(mail_dir))[1:] and found)
+    assert opened_again["Subject"] == opened["Subject"]
+    assert "Unanswered question expired on ticket" in expired["Subject"]
+    assert sorted(expired["To"].split(", ")) == ["ann@example.com", "bob@example.com"]
+    assert f"/questions/{question.pk}/" in expired.get_content()
+    wait_until(lambda: len(slack.posts) == 2)
+    assert "expired unanswered" in slack.posts[1]["text"]
+    assert len(sent_emails(mail_dir)) == 2
+
+
+class SilentWebhook:
+    """A webhook host that accepts connections and never answers: every post to it hangs until
+    the notifier's timeout (SLACK_TIMEOUT_SECONDS)."""
+
+    def __init__(self):
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(16)  # connections complete in the backlog; nobody ever reads them
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}/services/T0/B0/x"
+
+    def close(self):
+        self.socket.close()
+
+
+@pytest.mark.slow
+def test_a_dead_webhook_and_a_failing_mail_server_do_not_break_the_run(
+    start_worker, ann, organization
+):
+    webhook = SilentWebhook()
+    try:
+        organization.slack_webhook_url = webhook.url
+        organization.save(update_fields=["slack_webhook_url"])
+        worker = worker_ready(start_worker, EMAIL_BACKEND="tests.fakes.mail.FailingEmailBackend")
+        started = time.monotonic()
+        ticket = services.ticket_create(organization=organization, title="Checkout crashes",
+                                        priority="critical")  # fmt: skip
+        run = ticket.runs.get()
+        wait_until(lambda: Run.objects.get(pk=run.pk).status == RunStatus.WAITING)
+        # The run paused on its question without waiting for the hanging webhook...
+        assert time.monotonic() - started < notifications.SLACK_TIMEOUT_SECONDS - 1
+        question = Question.objects.get(ticket=ticket)
+        # ...and its answer resumes it to the end while the notification still hangs.
+        services.question_answer(question=question, answered_by="ann", answer="Roll back.")
+        wait_until(lambda: Run.objects.get(pk=run.pk).status == RunStatus.COMPLETED)
+        assert time.monotonic() - started < notifications.SLACK_TIMEOUT_SECONDS
+        assert "Our engineering team says: Roll back." in ticket.replies.get().body
+
+        # The notification task really ran in the worker: both channels failed there, were
+        # logged, and were swallowed (the mail failing did not stop the Slack attempt).
+        wait_until(lambda: f"posting question {question.pk} to Slack failed" in worker.output())
+        assert f"emailing reviewers about question {question.pk} failed" in worker.output()
+        assert "ConnectionRefusedError: the mail server refused the connection" in worker.output()
+    finally:
+        webhook.close()
 
 
 def test_line_breaks_in_a_title_or_question_cannot_add_lines(ann, ask, organization, slack):

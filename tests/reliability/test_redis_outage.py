@@ -1,6 +1,7 @@
 """Redis goes down and comes back (empty: it keeps nothing on disk) while tickets are created and
 questions answered: everything is committed and answered at once, and picked up after."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -49,18 +50,28 @@ def redis():
 
 
 SCRIPT = """
+import json
 import time
 from supportdesk.desk import selectors, services
 from supportdesk.desk.errors import DeskError
+
+
+def timed(op, call):
+    started = time.time()
+    result = call()
+    print(json.dumps({{"op": op, "started": started, "returned": time.time(), "id": result}}))
+
+
 {body}
 """
 CREATE = """
 from supportdesk import durable
 organization = selectors.organization_get("acme")
 for n in range({tickets}):
-    services.ticket_create(organization=organization, title=f"Crash number {{n}}",
-                           priority="critical")
-    durable.send_events({{"name": "test/steps", "data": {{"count": 2}}, "id": f"outage-{{n}}"}})
+    timed("ticket", lambda: services.ticket_create(
+        organization=organization, title=f"Crash number {{n}}", priority="critical").pk)
+    timed("event", lambda: durable.send_events(
+        {{"name": "test/steps", "data": {{"count": 2}}, "id": f"outage-{{n}}"}})[0])
     time.sleep(0.4)
 print("created")
 """
@@ -70,7 +81,8 @@ deadline = time.monotonic() + 60
 while len(answered) < {tickets} and time.monotonic() < deadline:
     for question in selectors.questions_pending():
         if question.pk not in answered:
-            services.question_answer(question=question, answered_by="ann", answer="roll back")
+            timed("answer", lambda: str(services.question_answer(
+                question=question, answered_by="ann", answer="roll back").pk))
             answered.add(question.pk)
             time.sleep(0.4)
     time.sleep(0.1)
@@ -84,14 +96,24 @@ def run_script(body: str, env: dict) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
 
 
-def restart_during(process: subprocess.Popen, redis: PrivateRedis) -> tuple[str, str]:
+def restart_during(process: subprocess.Popen, redis: PrivateRedis) -> tuple[str, dict]:
+    """Stop Redis while the script runs and start it again (empty); the script's output, and what
+    it did while Redis was down: {op: [id, ...]} of calls that began and returned in the outage."""
     time.sleep(1.0)
     redis.stop()  # the queue and its messages are gone
+    down_from = time.time()
     time.sleep(1.2)
+    down_until = time.time()
     redis.start()
     out, err = process.communicate(timeout=90)
     assert process.returncode == 0, err
-    return out, err
+    during: dict[str, list] = {}
+    for line in out.splitlines():
+        if line.startswith("{"):
+            call = json.loads(line)
+            if down_from < call["started"] and call["returned"] < down_until:
+                during.setdefault(call["op"], []).append(call["id"])
+    return out, during
 
 
 def test_redis_restarts_lose_no_ticket_run_or_answer(redis, start_worker):
@@ -101,18 +123,30 @@ def test_redis_restarts_lose_no_ticket_run_or_answer(redis, start_worker):
     )
     start_worker(workers=2, extra_env={"REDIS_URL": redis.url, "ANTHROPIC_API_KEY": ""})
 
-    out, _ = restart_during(run_script(CREATE, env), redis)
+    out, during = restart_during(run_script(CREATE, env), redis)
     assert "created" in out
-    assert Ticket.objects.count() == TICKETS  # every ticket committed while Redis was away
+    assert Ticket.objects.count() == TICKETS
+    # Tickets and events were committed, and the callers answered, while Redis was away...
+    assert during.get("ticket") and during.get("event"), during
+    # ...and their work was picked up once it was back.
     wait_until(lambda: Question.objects.count() == TICKETS, timeout=60)
     events = Run.objects.filter(function_id="test-steps")
     wait_until(lambda: events.filter(status=RunStatus.COMPLETED).count() == TICKETS, 60)
+    for ticket_id in during["ticket"]:
+        assert Question.objects.filter(ticket_id=ticket_id).exists()
+    for event_id in during["event"]:
+        assert events.get(event__event_id=event_id).output == {"total": 0 + 1}
 
-    out, _ = restart_during(run_script(ANSWER, env), redis)
+    out, during = restart_during(run_script(ANSWER, env), redis)
     assert f"answered {TICKETS}" in out
+    assert during.get("answer"), during  # answers accepted while Redis was away
     tickets = Run.objects.filter(function_id="support-agent-workflow")
     wait_until(lambda: tickets.filter(status=RunStatus.COMPLETED).count() == TICKETS, 60)
     assert Question.objects.filter(status=QuestionStatus.ANSWERED).count() == TICKETS
     for ticket in Ticket.objects.all():
         [reply] = ticket.replies.all()
         assert "roll back" in reply.body
+    for question_id in during["answer"]:
+        question = Question.objects.get(pk=question_id)
+        assert question.status == QuestionStatus.ANSWERED
+        assert question.run.status == RunStatus.COMPLETED

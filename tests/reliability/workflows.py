@@ -30,11 +30,11 @@ def model_steps(ctx):
 
 @durable.function(id="test-big-steps", trigger="test/big-steps")
 def big_steps(ctx):
-    """1,000 steps and one result of 1 MiB."""
+    """1,000 steps and one result of 1 MiB; every step body records that it ran."""
     total = 0
     for index in range(1000):
-        total += ctx.step.run("small", lambda index=index: index)
-    blob = ctx.step.run("blob", lambda: "x" * (1024 * 1024))
+        total += ctx.step.run("small", lambda index=index: record(f"{ctx.run_id} small") or index)
+    blob = ctx.step.run("blob", lambda: record(f"{ctx.run_id} blob") or "x" * (1024 * 1024))
     return {"total": total, "blob_length": len(blob)}
 
 

@@ -1,11 +1,12 @@
 """`manage.py serve`: the app in one process — daphne (HTTP + WebSockets) and, unless a separate
 `run_huey` is used, the embedded Huey consumer."""
 
-from daphne.cli import CommandLineInterface
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from supportdesk.durable.embedded import start_embedded_consumer
+from supportdesk.inbox.live import OutboxRelay
+from supportdesk.server import serve
 
 
 class Command(BaseCommand):
@@ -23,5 +24,10 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, no_worker: bool, **options) -> None:
         if settings.EMBEDDED_WORKER and not no_worker:
             start_embedded_consumer()
+        if not settings.REDIS_URL:
+            # Other processes (the command line) can't reach this process's sockets themselves.
+            OutboxRelay().start()
         self.stdout.write(f"supportdesk on http://{host}:{port}/  (Ctrl-C to stop)")
-        CommandLineInterface().run(["-b", host, "-p", str(port), "supportdesk.asgi:application"])
+        # Behind a TLS proxy, take the client's address and scheme from its headers.
+        proxy = ["--proxy-headers"] if settings.HTTPS_ONLY else []
+        serve(["-b", host, "-p", str(port), *proxy, "supportdesk.asgi:application"])

@@ -1,0 +1,59 @@
+"""Rate limits of the API and of the event endpoint: per key, per organization, and a cap on the
+events of one request. A refusal is a 429 with `Retry-After`: when the current minute's budget
+renews. Counters live in the cache (in-process in the embedded mode, Redis in scale-out, so that
+every web process shares them); fixed one-minute windows.
+"""
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+from supportdesk.api.errors import RequestRefused
+
+WINDOW_SECONDS = 60
+
+
+def clock() -> float:
+    return time.time()
+
+
+def _charge(bucket: str, amount: int, allowed: int, what: str) -> None:
+    now = clock()
+    window = int(now // WINDOW_SECONDS)
+    key = f"ratelimit:{settings.RATE_LIMITS['NAMESPACE']}:{bucket}:{window}"
+    cache.add(key, 0, timeout=WINDOW_SECONDS + 5)
+    try:
+        used = cache.incr(key, amount)
+    except ValueError:  # expired between add and incr: start the window again
+        cache.set(key, amount, timeout=WINDOW_SECONDS + 5)
+        used = amount
+    if used > allowed:
+        retry_after = max(1, int((window + 1) * WINDOW_SECONDS - now) + 1)
+        raise RequestRefused(
+            429,
+            f"too many {what}: the limit is {allowed:,} a minute; try again in {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+def charge_request(key) -> None:
+    """One request with `key` (an ApiKey or EventKey), against the key's and the org's budgets."""
+    limits = settings.RATE_LIMITS
+    _charge(f"key:{key.prefix}", 1, limits["KEY_REQUESTS_PER_MINUTE"], "requests with this key")
+    _charge(f"org:{key.organization_id}:requests", 1, limits["ORG_REQUESTS_PER_MINUTE"],
+            "requests for this organization")  # fmt: skip
+
+
+def charge_events(organization_id: int, count: int) -> None:
+    """`count` events (a ticket created is one) against the organization's budget; a request
+    carrying more than MAX_EVENTS_PER_REQUEST is refused whole (413)."""
+    limits = settings.RATE_LIMITS
+    if count > limits["MAX_EVENTS_PER_REQUEST"]:
+        raise RequestRefused(
+            413, f"{count:,} events in one request; the limit is "
+            f"{limits['MAX_EVENTS_PER_REQUEST']:,}: send them in several (nothing was stored)",
+        )  # fmt: skip
+    if count:
+        _charge(f"org:{organization_id}:events", count, limits["ORG_EVENTS_PER_MINUTE"],
+                "events for this organization")  # fmt: skip

@@ -1,0 +1,176 @@
+"""Writes of the agents' questions: opened by `ask_developer`, answered once from any channel,
+claimed, expired, cancelled. The question's ticket follows: waiting on a human while a question is
+open, in progress again once it is answered or expired."""
+
+import secrets
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from supportdesk import durable
+from supportdesk.desk import observers
+from supportdesk.desk.errors import Conflict, DeskError
+from supportdesk.desk.models import Channel, Question, QuestionStatus, TicketStatus
+from supportdesk.desk.services.base import (
+    DEVELOPER_RESPONSE,
+    clean_text,
+    organization_tenant,
+    user_display_name,
+)
+from supportdesk.desk.services.status import ticket_set_status
+
+
+def question_open(
+    *,
+    question_id,
+    ticket_id: int,
+    run_id,
+    agent: str,
+    question: str,
+    context: str,
+    expires_at: datetime,
+) -> Question:
+    """Called by `ask_developer` inside the transaction that registers its wait."""
+    question = Question.objects.create(
+        id=question_id,
+        ticket_id=ticket_id,
+        run_id=run_id,
+        agent=agent,
+        question=clean_text(question, field="question", required=True),
+        context=clean_text(context, field="context", required=False),
+        expires_at=expires_at,
+    )
+    observers.announce(observers.QUESTION_OPENED, question.pk)
+    ticket_set_status(ticket_id, TicketStatus.WAITING, f"{agent} asked a developer")
+    return question
+
+
+def question_answer(
+    *,
+    question: Question,
+    answered_by: str,
+    answer: str,
+    user: User | None = None,
+    channel: str = Channel.WEB,
+    key_name: str = "",
+    event_id: str = "",
+) -> Question:
+    """Answer a pending question, once, whatever the channel, and emit the response event that
+    resumes its run. Records who answered, when, through which channel (and key).
+
+    A second answer is refused with who answered and when; nothing is overwritten. The response
+    event's id is unguessable (or the caller's own, for an answer that came as an event), so no
+    client can take it first and have the answer deduplicated away.
+    """
+    answer = clean_text(answer, field="answer", required=True)
+    answered_by = clean_text(answered_by, field="answered by", required=True, limit=200)
+    if channel not in Channel.values:
+        raise DeskError(f"unknown channel {channel!r}")
+    now = timezone.now()
+    with transaction.atomic():
+        won = Question.objects.filter(
+            pk=question.pk, status=QuestionStatus.PENDING, expires_at__gt=now
+        ).update(status=QuestionStatus.ANSWERED, answer=answer, answered_by=answered_by,
+                 answered_by_user=user, answered_at=now, answered_via=channel,
+                 answered_key=key_name[:250])  # fmt: skip
+        question.refresh_from_db()
+        if not won:
+            raise Conflict(question_closed_message(question))
+        durable.send_events(
+            {
+                "name": DEVELOPER_RESPONSE,
+                "id": event_id or response_event_id(question),
+                "data": {
+                    "ticketId": question.ticket_id,
+                    "questionId": str(question.pk),
+                    "answer": answer,
+                    "answeredBy": answered_by,
+                    "timestamp": now.isoformat(),
+                },
+            },
+            tenant=organization_tenant(question.ticket.organization_id),
+        )
+        observers.announce(observers.QUESTION_CHANGED, question.pk)
+        _ticket_back_to_work(question.ticket_id, f"{answered_by} answered the developer question")
+    return question
+
+
+def _ticket_back_to_work(ticket_id: int, reason: str) -> None:
+    """No question of the ticket waits any more: its run works on."""
+    if not Question.objects.filter(ticket_id=ticket_id, status=QuestionStatus.PENDING).exists():
+        ticket_set_status(ticket_id, TicketStatus.IN_PROGRESS, reason, when=(TicketStatus.WAITING,))
+
+
+def response_event_id(question: Question) -> str:
+    """A fresh, unguessable id for the event that carries an answer to its run."""
+    return f"developer-response-{question.pk}-{secrets.token_hex(8)}"
+
+
+def question_claim(*, question: Question, user: User) -> Question:
+    """Claim a pending question, so other reviewers see someone is on it."""
+    with transaction.atomic():
+        claimed = Question.objects.filter(
+            Q(claimed_by__isnull=True) | Q(claimed_by=user),
+            pk=question.pk, status=QuestionStatus.PENDING,
+        ).update(claimed_by=user, claimed_at=timezone.now())  # fmt: skip
+        question.refresh_from_db()
+        if not claimed:
+            if question.status != QuestionStatus.PENDING:
+                raise Conflict(question_closed_message(question))
+            raise Conflict(f"already claimed by {user_display_name(question.claimed_by)}")
+        observers.announce(observers.QUESTION_CHANGED, question.pk)
+    return question
+
+
+def question_release(*, question: Question, user: User) -> Question:
+    with transaction.atomic():
+        released = Question.objects.filter(pk=question.pk, claimed_by=user).update(
+            claimed_by=None, claimed_at=None
+        )
+        question.refresh_from_db()
+        if not released:
+            raise Conflict("you have not claimed this question")
+        observers.announce(observers.QUESTION_CHANGED, question.pk)
+    return question
+
+
+def question_closed_message(question: Question) -> str:
+    if question.status == QuestionStatus.ANSWERED:
+        return (
+            f"already answered by {question.answered_by} at "
+            f"{question.answered_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
+    if question.status == QuestionStatus.CANCELLED:
+        return "this question was cancelled: its ticket was closed or its run stopped"
+    return f"this question expired at {question.expires_at:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def question_expire(*, question_id) -> bool:
+    """The agent's wait timed out: the question can no longer be answered."""
+    with transaction.atomic():
+        expired = Question.objects.filter(pk=question_id, status=QuestionStatus.PENDING).update(
+            status=QuestionStatus.EXPIRED
+        )
+        if expired:
+            observers.announce(observers.QUESTION_EXPIRED, question_id)
+            ticket_id = Question.objects.values_list("ticket_id", flat=True).get(pk=question_id)
+            _ticket_back_to_work(
+                ticket_id, "the developer question expired; the agent goes on without an answer"
+            )
+    return bool(expired)
+
+
+def questions_cancel_for_run(run_id) -> None:
+    questions_cancel(Question.objects.filter(run_id=run_id, status=QuestionStatus.PENDING))
+
+
+def questions_cancel(pending) -> None:
+    ids = list(pending.values_list("pk", flat=True))
+    Question.objects.filter(pk__in=ids, status=QuestionStatus.PENDING).update(
+        status=QuestionStatus.CANCELLED
+    )
+    for question_id in ids:
+        observers.announce(observers.QUESTION_CHANGED, question_id)
