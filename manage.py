@@ -8,4 +8,9 @@ if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from supportdesk.config import UnsafeSettings, refuse_to_start
+
+    try:
+        execute_from_command_line(sys.argv)
+    except UnsafeSettings as exc:
+        refuse_to_start(exc)

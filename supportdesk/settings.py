@@ -6,10 +6,12 @@ Channels to Redis.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 
+from supportdesk import config
 from supportdesk.queue import build_huey
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -28,8 +30,11 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-dev-key-only-for-the-embedded-default")
+# Fail closed: DEBUG is off unless asked for, and with DEBUG off the server refuses to start
+# without a real secret key (from SECRET_KEY, else the data dir's secret_key file that
+# scripts/setup writes). Every process of one deployment needs the same key.
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = config.secret_key(environ=os.environ, secret_file=DATA_DIR / "secret_key", debug=DEBUG)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -43,6 +48,25 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
 SECURE_HSTS_PRELOAD = HTTPS_ONLY
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS_ONLY else None
 SESSION_COOKIE_HTTPONLY = True
+# Content-Security-Policy: everything from this site only; no inline scripts or styles, no eval
+# (templates and static/js/app.js keep to that; htmx's own indicator styles are turned off in
+# base.html). supportdesk.csp adds the WebSocket's own origin to connect-src.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# `manage.py serve` and daphne serve static files themselves (one process, no web server needed).
+SERVE_STATIC = env_bool("SERVE_STATIC", True)
 # Forms and API bodies: the API answers 413 above its own limits; Django refuses larger bodies,
 # and the server (supportdesk/server.py) refuses them before reading them at all.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -65,17 +89,23 @@ INSTALLED_APPS = [
     "supportdesk.inbox",
     "supportdesk.api",
     "ninja",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    *(["supportdesk.static.StaticFilesMiddleware"] if SERVE_STATIC else []),
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "supportdesk.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a sign-in refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "supportdesk.urls"
@@ -227,6 +257,11 @@ NOTIFICATION_DIGEST_AFTER = int(os.environ.get("SUPPORTDESK_NOTIFICATION_DIGEST_
 INBOX_SESSION_RECHECK_SECONDS = float(os.environ.get("INBOX_SESSION_RECHECK_SECONDS", "30"))
 # Links in notifications point here.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The only URLs an organization's Slack webhook may have (checked on saving and on posting): the
+# server must not be made to post to internal addresses. Comma-separated; see desk/webhooks.py.
+SLACK_WEBHOOK_ALLOWED_PREFIXES = env_list(
+    "SLACK_WEBHOOK_ALLOWED_PREFIXES", "https://hooks.slack.com/"
+)
 
 # --- Auth, i18n, static ---------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -240,6 +275,21 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Sign-in throttling (django-axes), on the reviewers' and the admin's login pages alike: after
+# LOGIN_FAILURE_LIMIT failures in a row for one user name, or from one client address, sign-in is
+# locked for LOGIN_LOCKOUT_MINUTES (every attempt while locked restarts the wait). Behind a proxy,
+# run daphne with --proxy-headers so the address is the client's, not the proxy's.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "supportdesk.inbox.throttling.login_locked_out"
+AXES_USERNAME_CALLABLE = "supportdesk.inbox.throttling.login_username"
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/inbox/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -247,8 +297,10 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
-# `manage.py serve` serves static files itself (one process, no web server in front).
-SERVE_STATIC = env_bool("SERVE_STATIC", True)
+STATIC_ROOT.mkdir(exist_ok=True)
+# WhiteNoise serves the files of `collectstatic` and, without it, straight from the apps' and the
+# project's static dirs (a new user needs no collectstatic, with DEBUG off too).
+WHITENOISE_USE_FINDERS = True
 
 LOGGING = {
     "version": 1,
@@ -270,6 +322,8 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "httpx2": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        # Lockouts are warnings; every failed or successful sign-in would be an INFO line.
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -2,5 +2,10 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from supportdesk.config import UnsafeSettings, refuse_to_start
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
-application = get_wsgi_application()
+try:
+    application = get_wsgi_application()
+except UnsafeSettings as exc:
+    refuse_to_start(exc)

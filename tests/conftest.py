@@ -180,6 +180,10 @@ class LiveApp:
         with socket.socket() as sock:
             return sock.connect_ex(("127.0.0.1", self.port)) == 0
 
+    def output(self) -> str:
+        """What the server printed and logged so far."""
+        return self.log.read_text(errors="replace")
+
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "manage.py", *args],

@@ -30,6 +30,14 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from supportdesk.desk.webhooks import slack_webhook_problem
+
+        if self.slack_webhook_url and (problem := slack_webhook_problem(self.slack_webhook_url)):
+            raise ValidationError({"slack_webhook_url": problem})
+
 
 class Reviewer(models.Model):
     """A person who answers the agents' questions for one organization."""

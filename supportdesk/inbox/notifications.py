@@ -13,6 +13,9 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from supportdesk.desk.services import one_line
+from supportdesk.desk.webhooks import slack_webhook_problem
+
 logger = logging.getLogger(__name__)
 
 SLACK_TIMEOUT_SECONDS = 5
@@ -37,6 +40,7 @@ def question_notify(question_id, kind: str) -> dict[str, bool]:
     question = Question.objects.select_related("ticket__organization").get(pk=question_id)
     organization = question.ticket.organization
     context = {"question": question, "ticket": question.ticket, "kind": kind,
+               "title": one_line(question.ticket.title),
                "url": f"{settings.SITE_URL}/questions/{question.pk}/"}  # fmt: skip
     sent = {"email": False, "slack": False}
     recipients = list(
@@ -44,7 +48,9 @@ def question_notify(question_id, kind: str) -> dict[str, bool]:
     )
     if recipients:
         try:
-            subject = render_to_string("inbox/email/question_subject.txt", context).strip()
+            # One line whatever the title or agent name says: a line break in a subject makes
+            # Django refuse the email (BadHeaderError), and would be a header injection.
+            subject = one_line(render_to_string("inbox/email/question_subject.txt", context))
             body = render_to_string("inbox/email/question_body.txt", context)
             send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
             sent["email"] = True
@@ -61,30 +67,49 @@ def question_notify(question_id, kind: str) -> dict[str, bool]:
 
 
 def slack_escape(text: str) -> str:
-    """Slack's own escaping: &, < and > are control characters of its message format."""
+    """Slack's own escaping: &, < and > are control characters of its message format (links,
+    mentions like <!channel>)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def slack_text(context: dict) -> str:
+    """The message: a heading line with the ticket's title, the question quoted (every line of it:
+    a line break in the question can't step out of the quote), the link. Customer and model text
+    can't add lines of its own, links or mentions."""
     question, ticket = context["question"], context["ticket"]
     if context["kind"] == "expired":
         head = f"Question on ticket #{ticket.pk} expired unanswered"
     else:
-        head = f"{slack_escape(question.agent)} asks about ticket #{ticket.pk} ({ticket.priority})"
+        agent = slack_escape(one_line(question.agent))
+        head = f"{agent} asks about ticket #{ticket.pk} ({ticket.priority})"
+    quote = "\n".join(f">{slack_escape(line)}" for line in question.question.splitlines() or [""])
     return (
-        f"*{head}*: {slack_escape(ticket.title)}\n>{slack_escape(question.question)}\n"
+        f"*{head}*: {slack_escape(one_line(ticket.title))}\n{quote}\n"
         f"<{context['url']}|Open the question>"
     )
 
 
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A webhook answers, it doesn't redirect: following one could lead anywhere (a 302 turns
+    the POST into a GET of the Location), past the allow-list."""
+
+    def redirect_request(self, *args, **kwargs) -> None:
+        return None
+
+
+SLACK_OPENER = urllib.request.build_opener(NoRedirects)
+
+
 def post_to_slack(webhook_url: str, text: str) -> None:
-    if not webhook_url.startswith(("https://", "http://")):
-        raise ValueError("the Slack webhook URL must be http(s)")
+    # Checked again here, not only when saved: a URL stored before the allow-list, or the
+    # allow-list narrowed since, must not be posted to.
+    if problem := slack_webhook_problem(webhook_url):
+        raise ValueError(problem)
     request = urllib.request.Request(
         webhook_url, data=json.dumps({"text": text}).encode(),
         headers={"Content-Type": "application/json"}, method="POST",
     )  # fmt: skip
-    with urllib.request.urlopen(request, timeout=SLACK_TIMEOUT_SECONDS) as response:
+    with SLACK_OPENER.open(request, timeout=SLACK_TIMEOUT_SECONDS) as response:
         if response.status >= 300:
             raise RuntimeError(f"Slack answered {response.status}")
 

@@ -62,10 +62,14 @@ def question_detail(request: HttpRequest, question_id) -> HttpResponse:
     return _question_page(request, question)
 
 
-def _question_page(request, question, *, error: str = "", status: int = 200) -> HttpResponse:
+def _question_page(request, question, *, error: str = "", answer: str = "",
+                   status: int = 200) -> HttpResponse:  # fmt: skip
     return render(request, "inbox/question.html", {
         "question": question, "ticket": question.ticket, "timeline": run_timeline(question.run),
         "error": error, "now": timezone.now(),
+        # What the reviewer typed, back in the form; a NUL (refused: PostgreSQL can't store it)
+        # shows as the replacement character, so they see where it was.
+        "answer": answer.replace("\x00", "\ufffd"),
     }, status=status)  # fmt: skip
 
 
@@ -80,7 +84,8 @@ def question_answer(request: HttpRequest, question_id) -> HttpResponse:
         )  # fmt: skip
     except DeskError as exc:
         status = 409 if exc.code == "conflict" else 400
-        return _question_page(request, question, error=exc.message, status=status)
+        return _question_page(request, question, error=exc.message,
+                              answer=request.POST.get("answer", ""), status=status)  # fmt: skip
     messages.success(request, f"Answered. The run on ticket #{question.ticket_id} resumes.")
     return redirect("inbox:inbox")
 

@@ -18,11 +18,22 @@ def session_cookie(user) -> bytes:
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
-def connect(path: str, cookie: bytes | None = None, origin: bytes = b"http://127.0.0.1:8000"):
-    headers = [(b"origin", origin), (b"host", b"127.0.0.1:8000")]
+def connect(
+    path: str,
+    cookie: bytes | None = None,
+    origin: bytes | None = b"http://127.0.0.1:8000",
+    host: bytes = b"127.0.0.1:8000",
+    scheme: str = "ws",
+    extra_headers=(),
+):
+    headers = [(b"host", host), *extra_headers]
+    if origin is not None:
+        headers.append((b"origin", origin))
     if cookie is not None:
         headers.append((b"cookie", cookie))
-    return WebsocketCommunicator(application, path, headers=headers)
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    communicator.scope["scheme"] = scheme  # read when the application starts, on connect()
+    return communicator
 
 
 def run(scenario):
@@ -49,6 +60,62 @@ def test_a_foreign_origin_is_refused(ann):
         await communicator.disconnect()
 
     run(scenario)
+
+
+def handshake(cookie: bytes, **connection) -> bool:
+    async def scenario() -> bool:
+        communicator = connect("/ws/inbox/", cookie, **connection)
+        connected, _ = await communicator.connect()
+        await communicator.disconnect()
+        return connected
+
+    return async_to_sync(scenario)()
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        b"http://127.0.0.1:9999",  # another port
+        b"https://127.0.0.1:8000",  # another scheme
+        b"http://127.0.0.1",  # port 80
+        b"http://localhost:8000",  # an allowed host, but not the one the socket was opened on
+        b"http://127.0.0.1:8000.evil.example",
+        b"http://user@127.0.0.1:8000",
+        b"null",
+        b"",
+        None,
+    ],
+)
+def test_only_the_sockets_own_origin_is_accepted(ann, origin):
+    cookie = session_cookie(ann)
+    assert handshake(cookie, origin=b"http://127.0.0.1:8000")
+    assert not handshake(cookie, origin=origin)
+
+
+def test_a_secure_socket_wants_an_https_origin(ann, settings):
+    cookie = session_cookie(ann)
+    assert handshake(cookie, scheme="wss", origin=b"https://127.0.0.1:8000")
+    assert not handshake(cookie, scheme="wss", origin=b"http://127.0.0.1:8000")
+    # Behind the TLS proxy (HTTPS_ONLY): the proxy's X-Forwarded-Proto says the page was https.
+    settings.ALLOWED_HOSTS = ["desk.example.com"]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    proxied = {"host": b"desk.example.com", "extra_headers": [(b"x-forwarded-proto", b"https")]}
+    assert handshake(cookie, origin=b"https://desk.example.com", **proxied)
+    assert not handshake(cookie, origin=b"http://desk.example.com", **proxied)
+    assert not handshake(cookie, origin=b"https://desk.example.com:8443", **proxied)
+
+
+def test_trusted_origins_and_allowed_hosts(ann, settings):
+    cookie = session_cookie(ann)
+    settings.CSRF_TRUSTED_ORIGINS = ["https://desk.example.com", "https://*.desk.example.org"]
+    assert handshake(cookie, origin=b"https://desk.example.com")
+    assert handshake(cookie, origin=b"https://eu.desk.example.org")
+    assert not handshake(cookie, origin=b"http://desk.example.com")
+    assert not handshake(cookie, origin=b"https://desk.example.com:444")
+    assert not handshake(cookie, origin=b"https://evil-desk.example.org")
+    # The Host must be one of ALLOWED_HOSTS, whatever the Origin.
+    assert not handshake(cookie, host=b"evil.example:8000", origin=b"http://evil.example:8000")
+    assert not handshake(cookie, host=b"", origin=b"http://127.0.0.1:8000")
 
 
 def test_reviewer_gets_the_full_list_then_only_their_organizations_pushes(

@@ -12,7 +12,7 @@ from django.core import mail
 
 from supportdesk import durable
 from supportdesk.desk import services
-from supportdesk.desk.models import Question, QuestionStatus
+from supportdesk.desk.models import Organization, Question, QuestionStatus, Ticket
 from supportdesk.durable.models import Run, RunStatus
 from supportdesk.inbox import notifications
 from tests.conftest import wait_until
@@ -24,17 +24,26 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 class FakeSlack:
     """A Slack incoming webhook on 127.0.0.1, recording what it is sent."""
 
-    def __init__(self, status: int = 200):
+    def __init__(self, status: int = 200, location: str = ""):
         self.posts: list[dict] = []
+        self.requests: list[str] = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
+                fake.requests.append(f"POST {self.path}")
                 length = int(self.headers["Content-Length"])
                 fake.posts.append(json.loads(self.rfile.read(length)))
                 self.send_response(status)
+                if location:
+                    self.send_header("Location", location)
                 self.end_headers()
                 self.wfile.write(b"ok")
+
+            def do_GET(self):
+                fake.requests.append(f"GET {self.path}")
+                self.send_response(200)
+                self.end_headers()
 
             def log_message(self, *args):
                 pass
@@ -192,3 +201,65 @@ def test_a_dead_webhook_and_a_failing_mail_server_do_not_break_the_run(
         assert "ConnectionRefusedError: the mail server refused the connection" in worker.output()
     finally:
         webhook.close()
+
+
+def test_line_breaks_in_a_title_or_question_cannot_add_lines(ann, ask, organization, slack):
+    """A title saved with line breaks (admin, or before titles were made one line) still gets
+    its email sent with a one-line subject, and can't add lines to the Slack message."""
+    organization.slack_webhook_url = slack.url
+    organization.save(update_fields=["slack_webhook_url"])
+    question = ask(organization)
+    Ticket.objects.filter(pk=question.ticket_id).update(
+        title="Crash\r\nBcc: mallory@example.com\n*Approved by the CEO* <!channel>"
+    )
+    Question.objects.filter(pk=question.pk).update(
+        agent="Technical\r\nSupport",
+        question="Is this known?\n\nSecond paragraph\r\n<https://evil.example|Open the question>",
+    )
+    assert notifications.question_notify(question.pk, "opened") == {"email": True, "slack": True}
+    [email] = mail.outbox
+    assert email.subject.endswith("Crash Bcc: mallory@example.com *Approved by the CEO* <!channel>")
+    headers, body = email.message().as_string().split("\n\n", 1)
+    assert email.bcc == [] and "\nBcc:" not in headers
+    assert (
+        "\nTicket: Crash Bcc: mallory@example.com *Approved by the CEO* <!channel> (critical)\n"
+        in body
+    )
+    [post] = slack.posts
+    heading, *quoted, link = post["text"].split("\n")
+    assert heading == (
+        f"*Technical Support asks about ticket #{question.ticket_id} (critical)*: Crash Bcc: "
+        "mallory@example.com *Approved by the CEO* &lt;!channel&gt;"
+    )
+    assert quoted == [
+        ">Is this known?",
+        ">",
+        ">Second paragraph",
+        ">&lt;https://evil.example|Open the question&gt;",
+    ]
+    assert link == f"<http://127.0.0.1:8000/questions/{question.pk}/|Open the question>"
+
+
+def test_a_stored_url_outside_the_allow_list_is_not_posted_to(ann, ask, organization, slack,
+                                                             settings, caplog):  # fmt: skip
+    """Saved before the allow-list existed (or the list narrowed since): refused at sending."""
+    Organization.objects.filter(pk=organization.pk).update(slack_webhook_url=slack.url)
+    settings.SLACK_WEBHOOK_ALLOWED_PREFIXES = ["https://hooks.slack.com/"]
+    question = ask(organization)
+    assert notifications.question_notify(question.pk, "opened") == {"email": True, "slack": False}
+    assert slack.requests == []
+    assert "Only Slack incoming webhooks are accepted" in caplog.text
+
+
+def test_a_redirecting_webhook_is_not_followed(ann, ask, organization, slack):
+    internal = FakeSlack()  # stands for an internal address the redirect points to
+    redirecting = FakeSlack(status=302, location=f"{internal.url}/admin")
+    try:
+        organization.slack_webhook_url = redirecting.url
+        organization.save(update_fields=["slack_webhook_url"])
+        question = ask(organization)
+        assert notifications.question_notify(question.pk, "opened")["slack"] is False
+        assert len(redirecting.requests) == 1 and internal.requests == []
+    finally:
+        redirecting.close()
+        internal.close()

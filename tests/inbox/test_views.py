@@ -1,5 +1,6 @@
 """Reviewer pages: sign-in, tenancy, answering once, claiming, expired questions, no N+1."""
 
+import httpx
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -154,3 +155,46 @@ def test_unknown_filter_values_fall_back_to_defaults(ann, organization):
 def test_reviewer_of_another_org_is_made_with_the_same_username_space(other_organization):
     user = make_reviewer("dave", other_organization)
     assert signed_in(user).get("/inbox/").status_code == 200
+
+
+NUL_REFUSED = (
+    "Your answer was not sent: answer contains a NUL character (\\u0000): remove it and try again."
+)
+
+
+def test_a_nul_character_in_an_answer_is_a_clear_form_error(ann, ask, organization):
+    """Through the real form: its page, its CSRF token, the browser's form encoding (%00)."""
+    question = ask(organization)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ann)
+    page = client.get(f"/questions/{question.pk}/").content.decode()
+    token = page.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    response = client.post(
+        f"/questions/{question.pk}/answer", "answer=Restart%00+it&csrfmiddlewaretoken=" + token,
+        content_type="application/x-www-form-urlencoded",
+    )  # fmt: skip
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert NUL_REFUSED in text
+    assert ">Restart\ufffd it</textarea>" in text  # what was typed, the NUL shown where it was
+    question.refresh_from_db()
+    assert question.status == QuestionStatus.PENDING and question.answer == ""
+    assert question.run.status == RunStatus.WAITING
+
+
+@pytest.mark.slow
+def test_a_nul_character_in_an_answer_is_a_400_under_daphne(live_app, ann, ask, organization):
+    question = ask(organization)
+    app = live_app()
+    client = Client()
+    client.force_login(ann)
+    cookies = {"sessionid": client.cookies["sessionid"].value}
+    with httpx.Client(base_url=app.url, cookies=cookies, timeout=10) as browser:
+        browser.get(f"/questions/{question.pk}/")
+        response = browser.post(
+            f"/questions/{question.pk}/answer",
+            data={"answer": "Restart\x00 it", "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+        )
+    assert response.status_code == 400 and NUL_REFUSED in response.text
+    assert "Traceback" not in app.output()
+    assert Question.objects.get(pk=question.pk).status == QuestionStatus.PENDING
