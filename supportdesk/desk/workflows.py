@@ -74,9 +74,11 @@ def support_agent_workflow(ctx):
         raise durable.NonRetriableError(str(exc)) from None
     ctx.step.run(
         "store_result",
-        lambda: services.ticket_run_completed(
-            ticket_id=ticket["id"], run_id=ctx.run_id, resolution=outcome.output
-        ).pk,
+        lambda: (
+            services.ticket_run_completed(
+                ticket_id=ticket["id"], run_id=ctx.run_id, resolution=outcome.output
+            ).pk
+        ),
     )
     return {
         "response": outcome.output,

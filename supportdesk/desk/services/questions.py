@@ -20,7 +20,7 @@ from supportdesk.desk.services.base import (
     organization_tenant,
     user_display_name,
 )
-from supportdesk.desk.services.status import ticket_set_status
+from supportdesk.desk.services.status import lock_tickets, ticket_set_status
 
 
 def question_open(
@@ -71,6 +71,7 @@ def question_answer(
         raise DeskError(f"unknown channel {channel!r}")
     now = timezone.now()
     with transaction.atomic():
+        lock_tickets(question.ticket_id)
         won = Question.objects.filter(
             pk=question.pk, status=QuestionStatus.PENDING, expires_at__gt=now
         ).update(status=QuestionStatus.ANSWERED, answer=answer, answered_by=answered_by,
@@ -151,6 +152,7 @@ def question_closed_message(question: Question) -> str:
 def question_expire(*, question_id) -> bool:
     """The agent's wait timed out: the question can no longer be answered."""
     with transaction.atomic():
+        lock_tickets(*Question.objects.filter(pk=question_id).values_list("ticket_id", flat=True))
         expired = Question.objects.filter(pk=question_id, status=QuestionStatus.PENDING).update(
             status=QuestionStatus.EXPIRED
         )
@@ -164,7 +166,9 @@ def question_expire(*, question_id) -> bool:
 
 
 def questions_cancel_for_run(run_id) -> None:
-    questions_cancel(Question.objects.filter(run_id=run_id, status=QuestionStatus.PENDING))
+    pending = Question.objects.filter(run_id=run_id, status=QuestionStatus.PENDING)
+    lock_tickets(*pending.values_list("ticket_id", flat=True))
+    questions_cancel(pending)
 
 
 def questions_cancel(pending) -> None:

@@ -37,7 +37,7 @@ from supportdesk.desk.services.base import (
     organization_tenant,
 )
 from supportdesk.desk.services.questions import questions_cancel, questions_cancel_for_run
-from supportdesk.desk.services.status import ticket_set_status
+from supportdesk.desk.services.status import lock_tickets, ticket_set_status
 from supportdesk.durable.models import TERMINAL_STATUSES, Run, RunStatus
 from supportdesk.durable.services import run_retry
 from supportdesk.durable.values import storable_text
@@ -158,8 +158,12 @@ def ticket_conversation(*, ticket_id: int, run_id) -> str:
             answer = (f"{question.answered_by} answered: {question.answer}"
                       if question.status == QuestionStatus.ANSWERED
                       else f"(no answer: {question.get_status_display()})")  # fmt: skip
-            entries.append((question.created_at,
-                            f"{question.agent} asked a developer: {question.question} {answer}"))
+            entries.append(
+                (
+                    question.created_at,
+                    f"{question.agent} asked a developer: {question.question} {answer}",
+                )
+            )
         for message in TicketMessage.objects.filter(ticket_id=ticket_id):
             new = " (new)" if str(message.run_id) == str(run_id) else ""
             entries.append((message.created_at, f"The customer wrote{new}: {message.body}"))
@@ -189,8 +193,9 @@ def ticket_run_completed(*, ticket_id: int, run_id, resolution: str) -> Ticket:
     expired = Question.objects.filter(run_id=run_id, status=QuestionStatus.EXPIRED).first()
     replied = Reply.objects.filter(run_id=run_id).first()
     if expired is not None:
-        status, reason = TicketStatus.NEEDS_ATTENTION, (
-            f"the developer question expired unanswered: {expired.question[:200]}"
+        status, reason = (
+            TicketStatus.NEEDS_ATTENTION,
+            (f"the developer question expired unanswered: {expired.question[:200]}"),
         )
     elif replied is not None:
         status, reason = TicketStatus.RESOLVED, f"{replied.agent} replied to the customer"
@@ -208,6 +213,7 @@ def ticket_run_completed(*, ticket_id: int, run_id, resolution: str) -> Ticket:
 def ticket_run_failed(run_id, reason: str) -> None:
     """The engine failed the run (on_failure): its tickets need attention, with the reason;
     reviewers are told (inbox, email, Slack); it can be retried from its failed step."""
+    lock_tickets(*_tickets_of(run_id))
     questions_cancel_for_run(run_id)
     for ticket_id in _tickets_of(run_id):
         ticket_set_status(ticket_id, TicketStatus.NEEDS_ATTENTION, f"the run failed: {reason}")
@@ -217,6 +223,7 @@ def ticket_run_failed(run_id, reason: str) -> None:
 def ticket_run_cancelled(run_id, reason: str) -> None:
     """The engine cancelled the run (on_cancel): its questions close; unless the ticket was
     closed (then it says so already), it needs attention."""
+    lock_tickets(*_tickets_of(run_id))
     questions_cancel_for_run(run_id)
     for ticket_id in _tickets_of(run_id):
         ticket_set_status(ticket_id, TicketStatus.NEEDS_ATTENTION,
