@@ -52,6 +52,13 @@
   document.addEventListener("change", function (event) {
     if (event.target.matches("select[data-autosubmit]")) event.target.form.submit();
   });
+  // Actions on a ticket are confirmed first: a form with data-confirm asks before it is sent.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
   document.addEventListener("htmx:wsAfterMessage", function () { sortCards(); tick(); });
   document.addEventListener("htmx:wsOpen", function () { setLive("on"); });
   document.addEventListener("htmx:wsClose", function () { setLive("off"); });

@@ -12,4 +12,7 @@ urlpatterns = [
     path("questions/<uuid:question_id>/release", views.question_release, name="release"),
     path("tickets/", views.ticket_list, name="tickets"),
     path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
+    path(
+        "tickets/<int:ticket_id>/<str:action>", views.ticket_action, name="ticket-action"
+    ),
 ]

@@ -149,6 +149,41 @@ def ticket_context(ticket) -> dict:
         "ticket": ticket,
         "replies": list(ticket.replies.all()),
         "questions": list(ticket.questions.select_related("claimed_by").order_by("created_at")),
+        "messages_of_customer": list(ticket.messages.all()),
+        "activity": list(ticket.activity.all()),
         "runs": [(run, run_timeline(run)) for run in runs],
         "tab": "tickets",
     }
+
+
+TICKET_ACTIONS = {
+    "close": (services.ticket_close, "Ticket #{pk} closed: its run stops."),
+    "reopen": (services.ticket_reopen, "Ticket #{pk} reopened: a new run reads the conversation."),
+    "retry": (services.ticket_retry, "Ticket #{pk}: its failed run is retried."),
+}
+
+
+@require_POST
+@reviewer_required
+def ticket_action(request: HttpRequest, ticket_id: int, action: str) -> HttpResponse:
+    """Close, reopen, retry (confirmed in the page first); recorded as this reviewer's."""
+    ticket = selectors.ticket_get(ticket_id, organization=request.reviewer.organization)
+    who = request.reviewer.display_name
+    try:
+        if action in TICKET_ACTIONS:
+            act, done = TICKET_ACTIONS[action]
+            act(ticket=ticket, actor=who, channel=Channel.WEB)
+        elif action == "reply":
+            services.ticket_manual_reply(ticket=ticket, body=request.POST.get("body", ""),
+                                         user=request.user, author=who)  # fmt: skip
+            done = "Your reply to ticket #{pk} was sent."
+        elif action == "message":
+            services.ticket_message(ticket=ticket, body=request.POST.get("body", ""),
+                                    entered_by=who, channel=Channel.WEB)  # fmt: skip
+            done = "The customer's message was added to ticket #{pk}."
+        else:
+            raise Http404("no such action")
+        messages.success(request, done.format(pk=ticket.pk))
+    except DeskError as exc:
+        messages.error(request, exc.message)
+    return redirect("inbox:ticket", ticket_id=ticket.pk)

@@ -198,3 +198,40 @@ def test_a_nul_character_in_an_answer_is_a_400_under_daphne(live_app, ann, ask, 
     assert response.status_code == 400 and NUL_REFUSED in response.text
     assert "Traceback" not in app.output()
     assert Question.objects.get(pk=question.pk).status == QuestionStatus.PENDING
+
+
+def test_a_reviewer_acts_on_a_ticket_from_its_page(organization, ann, drain):
+    """Close, reopen, retry, reply by hand, enter the customer's message: each through the same
+    service as every other door, recorded as this reviewer's, confirmed in the page first."""
+    from django.test import Client
+
+    from supportdesk.desk.models import Ticket, TicketStatus
+
+    ticket = services.ticket_create(organization=organization, title="How do I export to CSV?")
+    drain()
+    client = Client()
+    client.force_login(ann)
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert 'data-confirm="Close ticket #' in page and "Customer Support replied" in page
+    closed = client.post(f"/tickets/{ticket.pk}/close", follow=True)
+    assert f"Ticket #{ticket.pk} closed" in closed.content.decode()
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    assert (ticket.status, ticket.status_reason) == (
+        TicketStatus.CLOSED, "closed by Ann Lee (the inbox)"
+    )  # fmt: skip
+    again = client.post(f"/tickets/{ticket.pk}/close", follow=True).content.decode()
+    assert "is already closed" in again  # refused in words, nothing changed
+    client.post(f"/tickets/{ticket.pk}/reopen")
+    drain()
+    client.post(f"/tickets/{ticket.pk}/reply", {"body": "I called you back."})
+    client.post(f"/tickets/{ticket.pk}/message", {"body": "Thanks, it works."})
+    drain()
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    assert ticket.replies.filter(written_by=ann, body="I called you back.").exists()
+    assert ticket.messages.get().body == "Thanks, it works." and ticket.runs.count() == 3
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    for action in ("closed by Ann Lee", "reopened by Ann Lee", "replied by hand by Ann Lee",
+                   "customer message by Ann Lee"):  # fmt: skip
+        assert action in page
+    refused = client.post(f"/tickets/{ticket.pk}/retry", follow=True)
+    assert "has no failed run to retry" in refused.content.decode()
