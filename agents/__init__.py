@@ -4,6 +4,7 @@ Durable when run through a `Step` from an engine; inline otherwise. Imports no w
 """
 
 from agents.agent import Agent
+from agents.approvals import ApprovalRequest, Approver, Decision
 from agents.models import InferenceRequest, InferenceResponse, Model, ToolSpec, Usage
 from agents.network import Network, NetworkRun
 from agents.routing import (
@@ -21,7 +22,10 @@ from agents.tools import Tool, ToolContext, tool
 __all__ = [
     "Agent",
     "AgentResult",
+    "ApprovalRequest",
+    "Approver",
     "Data",
+    "Decision",
     "InferenceRequest",
     "InferenceResponse",
     "InlineStep",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from agents.agent import Agent
+from agents.approvals import ApprovalRequest, Approver, outcome_without_running
 from agents.models import InferenceRequest, Model, Usage, infer_step
 from agents.routing import Route, Router, RouterContext, RoutingError, default_router
 from agents.state import AgentResult, State, ToolCall
@@ -18,7 +19,12 @@ from agents.tools import Tool, ToolContext
 
 @dataclass
 class Network:
-    """Agents, a router (`default_router` when None) and a template state copied for each run."""
+    """Agents, a router (`default_router` when None) and a template state copied for each run.
+
+    With an `approver`, a tool call it says needs approval waits for a person's decision before
+    it runs (agents/approvals.py): approved or edited, it runs; rejected, answered instead or
+    expired, it doesn't, and the model reads why.
+    """
 
     name: str
     agents: list[Agent]
@@ -26,6 +32,7 @@ class Network:
     router: Router | None = None
     max_iter: int = 10
     state: State = field(default_factory=State)
+    approver: Approver | None = None
 
     def __post_init__(self) -> None:
         names = [a.name for a in self.agents]
@@ -137,14 +144,29 @@ def _call_tool(block: dict[str, Any], agent: Agent, network: Network, step: Step
         available = ", ".join(t.name for t in agent.tools) or "none"
         call.result = {"error": f"unknown tool {call.name!r}; available tools: {available}"}
         call.is_error = True
-    elif tool.durable:
-        result, call.is_error = tool.invoke(call.input, ToolContext(network, agent, step))
+        return call
+    arguments = call.input
+    approver = network.approver
+    if approver is not None and approver.needs_approval(agent, tool, arguments, network):
+        request = ApprovalRequest(
+            agent=agent.name, tool=tool.name, call_id=call.id, json_schema=tool.spec.input_schema,
+            arguments=arguments if isinstance(arguments, dict) else {"input": arguments},
+        )  # fmt: skip
+        call.decision = approver.decide(request, step=step, network=network)
+        not_run = outcome_without_running(call.decision)
+        if not_run is not None:
+            call.result, call.is_error = not_run
+            return call
+        if call.decision.kind == "edit":
+            arguments = call.decision.arguments
+    if tool.durable:
+        result, call.is_error = tool.invoke(arguments, ToolContext(network, agent, step))
         call.result = jsonable(result)
     else:
         # A plain tool runs inside a step, where it must not make steps of its own: no `step`.
         ctx = ToolContext(network, agent, step=None)
         outcome = step.run(
-            f"{agent.name}.tool.{tool.name}", _run_plain_tool, tool, call.input, ctx,
+            f"{agent.name}.tool.{tool.name}", _run_plain_tool, tool, arguments, ctx,
             kind="tool", meta={"actor": agent.name, "tool": tool.name},
         )  # fmt: skip
         # Restoring from the step's snapshot makes the first run and a replay (where the handler

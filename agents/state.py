@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agents.approvals import Decision
 from agents.models import Usage
 
 if TYPE_CHECKING:
@@ -21,9 +22,10 @@ DataT = TypeVar("DataT", bound=BaseModel)
 class ToolCall(BaseModel):
     id: str
     name: str
-    input: Any
+    input: Any  # as the model proposed it
     result: Any = None
     is_error: bool = False
+    decision: Decision | None = None  # a person's, when the call needed approval
 
 
 class AgentResult(BaseModel):

@@ -59,7 +59,7 @@ def ingest(url: str, bodies: list) -> tuple[float, list[float]]:
 
 def event_ingestion(singles: int = 2000, batches: int = 100) -> dict:
     reset()
-    organization = demo_seed()
+    organization = demo_seed(approvals=False)
     key = services.key_create(organization=organization, name="bench", kind="event").plaintext
     results = {}
     with Server() as server:
@@ -81,7 +81,7 @@ def event_ingestion(singles: int = 2000, batches: int = 100) -> dict:
 def event_ingestion_with_work(batches: int = 10) -> dict:
     """Half of each batch starts a run, half resolves a run parked waiting beforehand."""
     reset()
-    organization = demo_seed()
+    organization = demo_seed(approvals=False)
     tenant = desk_services.organization_tenant(organization.pk)
     key = services.key_create(organization=organization, name="bench", kind="event").plaintext
     resolving = batches * 50
@@ -119,7 +119,7 @@ def event_ingestion_with_work(batches: int = 10) -> dict:
 def ticket_to_first_model_request(trials: int = 40) -> dict:
     reset()
     Ticket.objects.all().delete()
-    organization = demo_seed()
+    organization = demo_seed(approvals=False)
     api_key = services.key_create(organization=organization, name="bench").plaintext
     first_request_at: dict[int, float] = {}
 

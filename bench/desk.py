@@ -26,7 +26,7 @@ def claude(body: dict) -> dict:
 def ticket_round_trips(trials: int = 30) -> dict:
     reset()
     Ticket.objects.all().delete()
-    organization = demo_seed()
+    organization = demo_seed(approvals=False)
     to_question, to_completion = [], []
     with FakeAnthropicServer(claude) as fake:
         os.environ.update({"ANTHROPIC_API_KEY": "bench-key", "ANTHROPIC_BASE_URL": fake.base_url})

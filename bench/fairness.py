@@ -45,8 +45,8 @@ def flood(organization, count: int) -> None:
 def quiet_tenant_under_flood(trials: int = 20, flooding: int = 2000) -> dict:
     reset()
     Ticket.objects.all().delete()
-    quiet = demo_seed()
-    noisy = demo_seed(slug="flood", name="Flood Inc.")
+    quiet = demo_seed(approvals=False)
+    noisy = demo_seed(slug="flood", name="Flood Inc.", approvals=False)
     with FakeAnthropicServer(claude) as fake:
         os.environ.update({"ANTHROPIC_API_KEY": "bench-key", "ANTHROPIC_BASE_URL": fake.base_url})
         settings.ANTHROPIC_API_KEY_SET = True

@@ -224,12 +224,19 @@ def make_reviewer(username: str, organization: Organization, **names) -> User:
 
 @pytest.fixture
 def organization(transactional_db):
+    """The demo organization, but without the demo's approval of replies on critical tickets:
+    most tests are about something else. `approving_organization` has it (the demo's default)."""
+    return demo_seed(approvals=False)
+
+
+@pytest.fixture
+def approving_organization(transactional_db):
     return demo_seed()
 
 
 @pytest.fixture
 def other_organization(transactional_db):
-    return demo_seed(slug="globex", name="Globex")
+    return demo_seed(slug="globex", name="Globex", approvals=False)
 
 
 @pytest.fixture

@@ -59,6 +59,16 @@
       event.preventDefault();
     }
   });
+  // On a focused card, a key per action: a approve (asks first), e edit, r reject.
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.matches && event.target.matches("input, textarea, select")) return;
+    var card = document.activeElement && document.activeElement.closest
+      ? document.activeElement.closest(".card") : null;
+    if (!card) return;
+    var action = card.querySelector('[data-key="' + event.key + '"]');
+    if (action) { event.preventDefault(); action.click(); }
+  });
   document.addEventListener("htmx:wsAfterMessage", function () { sortCards(); tick(); });
   document.addEventListener("htmx:wsOpen", function () { setLive("on"); });
   document.addEventListener("htmx:wsClose", function () { setLive("off"); });

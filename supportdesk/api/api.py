@@ -21,6 +21,7 @@ from supportdesk.api.models import ApiKey
 from supportdesk.api.schemas import (
     ActorIn,
     AnswerIn,
+    DecisionIn,
     EventIds,
     EventOrEvents,
     MessageIn,
@@ -37,7 +38,7 @@ from supportdesk.api.schemas import (
 )
 from supportdesk.desk import selectors as desk_selectors
 from supportdesk.desk import services as desk_services
-from supportdesk.desk.errors import Conflict, DeskError, InvalidField
+from supportdesk.desk.errors import Conflict, DeskError, InvalidField, InvalidFields
 from supportdesk.desk.models import Channel, Organization
 from supportdesk.durable import services as durable_services
 from supportdesk.durable.models import Run
@@ -97,6 +98,10 @@ api.add_decorator(refuse_oversized_bodies, mode="view")
 def desk_error(request: HttpRequest, exc: DeskError) -> HttpResponse:
     if isinstance(exc, InvalidField):  # as ninja's own 422s: where, and what is wrong
         detail = [{"loc": ["body", *exc.loc], "msg": exc.message, "type": "value_error"}]
+        return api.create_response(request, {"detail": detail}, status=422)
+    if isinstance(exc, InvalidFields):
+        detail = [{"loc": ["body", *loc], "msg": msg, "type": "value_error"}
+                  for loc, msg in exc.problems]  # fmt: skip
         return api.create_response(request, {"detail": detail}, status=422)
     status = {"not_found": 404, "conflict": 409}.get(exc.code, 400)
     return reply(request, status, exc.message)
@@ -223,9 +228,10 @@ def ticket_retry(request: HttpRequest, ticket_id: int, payload: ActorIn | None =
 # --- Questions ----------------------------------------------------------------------------------
 @api.get("/questions", response={200: QuestionPage, **errors(401, 422)}, tags=["questions"])
 def question_list(request: HttpRequest, filters: Query[QuestionFilters]):
-    """The agents' questions, newest first; `status=pending` for those waiting for an answer."""
+    """What the agents wait on, newest first: questions (answer them) and approvals of tool calls
+    (decide them); `status=pending` for those waiting, `kind=approval` for the approvals."""
     questions = selectors.questions_for(
-        organization=organization_of(request), status=filters.status or ""
+        organization=organization_of(request), status=filters.status or "", kind=filters.kind or ""
     )
     return page_of(questions, filters)
 
@@ -245,6 +251,22 @@ def question_answer(request: HttpRequest, question_id: uuid.UUID, payload: Answe
     question = desk_selectors.question_get(question_id, organization=organization_of(request))
     return desk_services.question_answer(
         question=question, answered_by=payload.answered_by, answer=payload.answer,
+        channel=Channel.API, key_name=str(request.auth),
+    )  # fmt: skip
+
+
+@api.post("/questions/{question_id}/decision",
+          response={200: QuestionOut, **errors(400, 401, 404, 409, 413, 422)},
+          tags=["questions"])  # fmt: skip
+def question_decide(request: HttpRequest, question_id: uuid.UUID, payload: DecisionIn):
+    """Decide a proposed tool call once: approve (it runs as proposed), edit (it runs with your
+    arguments, validated against the tool's schema), reject (it doesn't run; the model reads your
+    reason) or respond (it doesn't run; the model reads your guidance). A second decision, or one
+    after the approval expired, is a 409 saying who decided what; a free-text question is a 409."""
+    question = desk_selectors.question_get(question_id, organization=organization_of(request))
+    return desk_services.approval_decide(
+        approval=question, decision=payload.decision, arguments=payload.arguments,
+        message=payload.message, decided_by=_actor(request, payload.decided_by),
         channel=Channel.API, key_name=str(request.auth),
     )  # fmt: skip
 

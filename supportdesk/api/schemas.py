@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from ninja import Schema
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
-from supportdesk.desk.models import Priority, QuestionStatus, TicketStatus
+from supportdesk.desk.models import Decision, Priority, QuestionStatus, RequestKind, TicketStatus
 from supportdesk.durable.models import Run, RunStatus
 from supportdesk.durable.timeline import TimelineEntry, run_timeline
 
@@ -125,6 +125,7 @@ class ReplyOut(Schema):
 
 class QuestionOut(Schema):
     id: uuid.UUID
+    kind: RequestKind = Field(description="question (answer it) or approval (decide on a call)")
     ticket_id: int
     run_id: uuid.UUID
     agent: str
@@ -136,6 +137,14 @@ class QuestionOut(Schema):
     answered_at: datetime | None
     answered_via: str = Field(description="web, api, cli, event, slack or email; blank if not.")
     answered_key: str = Field(description="The API or event key an answer came through.")
+    tool: str = Field(description="An approval's tool.")
+    arguments: dict[str, Any] | None = Field(description="An approval's proposed arguments.")
+    tool_schema: dict[str, Any] | None = Field(
+        description="An approval's tool's JSON schema: what an edit's arguments must satisfy."
+    )
+    decision: str = Field(description="approve, edit, reject or respond; blank until decided.")
+    decided_arguments: dict[str, Any] | None = Field(description="The arguments of an edit.")
+    decision_message: str = Field(description="A rejection's reason or a response's guidance.")
     created_at: datetime
     expires_at: datetime
 
@@ -198,6 +207,18 @@ class ActorIn(BodyIn):
 # --- Questions ----------------------------------------------------------------------------------
 class QuestionFilters(Pagination):
     status: QuestionStatus | None = None
+    kind: RequestKind | None = Field(None, description="question or approval")
+
+
+class DecisionIn(BodyIn):
+    decision: Decision = Field(description="approve, edit, reject or respond")
+    arguments: dict[str, Any] | None = Field(
+        None, description="edit only: the call's arguments as they should run, valid for the "
+        "tool's schema (types kept: a number stays a number)",
+    )  # fmt: skip
+    message: str = Field("", max_length=20_000,
+                         description="reject: the reason; respond: the guidance")  # fmt: skip
+    decided_by: str = Field("", max_length=200, description="Who decides (default: the key).")
 
 
 class QuestionPage(Page):

@@ -22,10 +22,14 @@ def ticket_detail(ticket_id: int, *, organization: Organization) -> Ticket:
     ).get(pk=ticket.pk)
 
 
-def questions_for(*, organization: Organization, status: str = "") -> QuerySet[Question]:
+def questions_for(
+    *, organization: Organization, status: str = "", kind: str = ""
+) -> QuerySet[Question]:
     questions = Question.objects.filter(ticket__organization=organization)
     if status:
         questions = questions.filter(status=status)
+    if kind:
+        questions = questions.filter(kind=kind)
     return questions.order_by("-created_at", "pk")
 
 

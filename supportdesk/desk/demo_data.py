@@ -77,13 +77,15 @@ DEMO_USERNAME, DEMO_PASSWORD = "demo", "demo"
 
 
 @transaction.atomic
-def demo_seed(slug: str = "acme", name: str = "Acme Inc.") -> Organization:
+def demo_seed(
+    slug: str = "acme", name: str = "Acme Inc.", *, approvals: bool = True
+) -> Organization:
     organization, _ = Organization.objects.get_or_create(slug=slug, defaults={"name": name})
     for title, tags, body in ARTICLES:
         Article.objects.get_or_create(
             organization=organization, title=title, defaults={"tags": tags, "body": body}
         )
-    network_seed(organization)
+    network_seed(organization, approvals=approvals)
     for version, released_on, notes in RELEASE_NOTES:
         ReleaseNote.objects.get_or_create(
             organization=organization,
@@ -93,8 +95,9 @@ def demo_seed(slug: str = "acme", name: str = "Acme Inc.") -> Organization:
     return organization
 
 
-def network_seed(organization: Organization) -> NetworkConfig:
-    """The default support network, editable in admin (kept as it is if it exists)."""
+def network_seed(organization: Organization, *, approvals: bool = True) -> NetworkConfig:
+    """The default support network, editable in admin (kept as it is if it exists). With
+    `approvals`, replies on critical tickets wait for a reviewer's approval (the demo's default)."""
     network, created = NetworkConfig.objects.get_or_create(
         organization=organization,
         defaults={"name": DEFAULT_NETWORK["name"], "router": DEFAULT_NETWORK["router"],
@@ -106,7 +109,8 @@ def network_seed(organization: Organization) -> NetworkConfig:
             agent, _ = AgentConfig.objects.get_or_create(
                 organization=organization, name=spec["name"],
                 defaults={"description": spec["description"], "system_prompt": spec["system"],
-                          "tools": spec["tools"], "position": position},
+                          "tools": spec["tools"], "position": position,
+                          "tool_approvals": spec["tool_approvals"] if approvals else {}},
             )  # fmt: skip
             network.agents.add(agent)
     return network

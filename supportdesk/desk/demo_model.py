@@ -18,7 +18,8 @@ PRIORITY = re.compile(r"\((low|medium|critical) priority\)")
 
 
 def _conversation(messages: list[dict]) -> tuple[str, dict[str, list[Any]]]:
-    """The ticket text (first user message) and each tool's results so far, by tool name."""
+    """The ticket text (first user message) and each tool's results so far, by tool name (and
+    each tool's proposed inputs, under "<name>.input")."""
     first = messages[0]["content"]
     ticket = first if isinstance(first, str) else " ".join(b.get("text", "") for b in first)
     names: dict[str, str] = {}
@@ -29,6 +30,7 @@ def _conversation(messages: list[dict]) -> tuple[str, dict[str, list[Any]]]:
         for block in message["content"]:
             if block.get("type") == "tool_use":
                 names[block["id"]] = block["name"]
+                results.setdefault(f"{block['name']}.input", []).append(block.get("input"))
             elif block.get("type") == "tool_result":
                 try:
                     value = json.loads(block.get("content") or "null")
@@ -58,6 +60,9 @@ def demo_blocks(*, messages: list[dict], tools: list[str], labelled: bool = True
         return [_tool("select_agent", {"name": agent, "reason": say(f"Looks like {reason}.")})]
 
     if "reply_to_customer" in results:
+        after_review = _after_review(results, say)
+        if after_review is not None:
+            return after_review
         return [{"type": "text", "text": say("I have replied to the customer; handing back.")}]
 
     if "ask_developer" in tools:  # Technical Support
@@ -98,6 +103,26 @@ def demo_blocks(*, messages: list[dict], tools: list[str], labelled: bool = True
     else:
         body = f'Thanks for reaching out about "{title}". A specialist will follow up shortly.'
     return [_tool("reply_to_customer", {"message": say(body)})]
+
+
+def _after_review(results: dict, say) -> list[dict] | None:
+    """A reviewer decided on the last proposed reply: propose again after a rejection or with
+    their guidance; give up after two rejections or when nobody decided. None: it was sent."""
+    last = results["reply_to_customer"][-1]
+    if not isinstance(last, dict) or last.get("sent"):
+        return None
+    proposed = (results.get("reply_to_customer.input") or [{}])[-1] or {}
+    rejections = sum(1 for r in results["reply_to_customer"] if isinstance(r, dict)
+                     and r.get("rejected"))  # fmt: skip
+    if last.get("rejected") and rejections < 2:
+        reason = last.get("error", "").split(": ", 1)[-1].split(". It did not run")[0]
+        body = (proposed.get("message") or "").removeprefix(f"[{LABEL}] ")
+        return [_tool("reply_to_customer",
+                      {"message": say(f"{body} (Revised after review: {reason}.)")})]  # fmt: skip
+    if last.get("reviewer_guidance"):
+        return [_tool("reply_to_customer", {"message": say(last["reviewer_guidance"])})]
+    return [{"type": "text", "text": say("My reply was not approved; I am leaving this ticket "
+                                         "to a human.")}]  # fmt: skip
 
 
 def _tool(name: str, input: dict) -> dict:

@@ -33,3 +33,13 @@ class InvalidField(DeskError):
         """`event 0: data.ticketId` for people."""
         index, *path = self.loc
         return f"event {index}: {'.'.join(str(part) for part in path)}"
+
+
+class InvalidFields(DeskError):
+    """Input refused because of several fields at once (an edited tool call's arguments): each
+    `(loc, message)`. The API answers 422 naming each one."""
+
+    def __init__(self, problems: list[tuple[tuple, str]]):
+        super().__init__("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems),
+                         code="invalid_field")  # fmt: skip
+        self.problems = problems

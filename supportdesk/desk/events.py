@@ -21,12 +21,13 @@ from django.db import transaction
 
 from supportdesk import durable
 from supportdesk.desk import selectors, services
-from supportdesk.desk.errors import Conflict, DeskError, InvalidField, NotFound
+from supportdesk.desk.errors import Conflict, DeskError, InvalidField, InvalidFields, NotFound
 from supportdesk.desk.models import Channel, Organization, Ticket
 from supportdesk.durable.models import Event
 
 SUPPORT_EVENTS = "app/support."
 TICKET_EVENTS = {services.TICKET_CREATED, services.TICKET_CLOSED, services.DEVELOPER_RESPONSE}
+# A tool decision names its approval; its ticket id, if given, is checked like any other.
 MAX_TICKET_ID = 2**63 - 1
 
 
@@ -147,8 +148,40 @@ def _answer(index: int, event: dict, organization: Organization, key_name: str, 
     return event_id
 
 
+def _decide(index: int, event: dict, organization: Organization, key_name: str, tenant: str) -> str:
+    """`tool-decision`: `{questionId, decision, arguments?, message?}` decides an approval as from
+    any other door, recorded as decided through the key."""
+    if _sent_before(event, tenant):
+        return event["id"]
+    data = event["data"]
+    try:
+        approval = selectors.question_get(data.get("questionId"), organization=organization)
+    except NotFound:
+        raise InvalidField(
+            f"event {index}: data.questionId: no approval {data.get('questionId')!r:.60} in "
+            "this organization", loc=(index, "data", "questionId"),
+        ) from None  # fmt: skip
+    event_id = event.get("id") or services.response_event_id(approval)
+    decided_by = data.get("decidedBy") or key_name
+    try:
+        services.approval_decide(
+            approval=approval, decision=data.get("decision"), arguments=data.get("arguments"),
+            message=data.get("message") or "", channel=Channel.EVENT, key_name=key_name,
+            decided_by=decided_by if isinstance(decided_by, str) else key_name,
+            event_id=event_id,
+        )  # fmt: skip
+    except InvalidField as exc:
+        where = (index, "data", *exc.loc)
+        raise InvalidField(f"event {index}: data.{exc.message}", loc=where) from None
+    except InvalidFields as exc:
+        problems = [((index, "data", *loc), msg) for loc, msg in exc.problems]
+        raise InvalidFields(problems) from None
+    return event_id
+
+
 DESK_HANDLED = {
     services.TICKET_CREATED: _work,
     services.TICKET_CLOSED: _close,
     services.DEVELOPER_RESPONSE: _answer,
+    services.TOOL_DECISION: _decide,
 }

@@ -62,6 +62,9 @@ class Priority(models.TextChoices):
     CRITICAL = "critical"
 
 
+PRIORITY_RANK = {Priority.LOW: 0, Priority.MEDIUM: 1, Priority.CRITICAL: 2}
+
+
 class TicketStatus(models.TextChoices):
     """A ticket's life (README: "Ticket states"): open → in progress → waiting on a human →
     replied → resolved | needs attention | closed. The reason is stored beside it."""
@@ -183,15 +186,41 @@ class Channel(models.TextChoices):
     ADMIN = "admin", "Django admin"
 
 
+class RequestKind(models.TextChoices):
+    """What a human must do: answer a question, or decide on a tool call."""
+
+    QUESTION = "question"
+    APPROVAL = "approval"
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", "approved"
+    EDIT = "edit", "edited and approved"
+    REJECT = "reject", "rejected"
+    RESPOND = "respond", "responded instead"
+
+
 class Question(models.Model):
-    """An agent's `ask_developer` question, waiting for a reviewer's answer."""
+    """A human request: an agent's `ask_developer` question waiting for a reviewer's answer, or a
+    proposed tool call waiting for a reviewer's decision (kind "approval")."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="questions")
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="questions")
     agent = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=16, choices=RequestKind.choices,
+                            default=RequestKind.QUESTION)  # fmt: skip
     question = models.TextField()
     context = models.TextField(blank=True)
+    # An approval: the proposed call (the tool, the model's arguments, the tool's JSON schema), and
+    # the decision on it (the edited arguments, the reason or the guidance).
+    tool = models.CharField(max_length=100, blank=True)
+    call_id = models.CharField(max_length=200, blank=True)
+    arguments = models.JSONField(null=True, blank=True)
+    tool_schema = models.JSONField(null=True, blank=True)
+    decision = models.CharField(max_length=16, choices=Decision.choices, blank=True)
+    decided_arguments = models.JSONField(null=True, blank=True)
+    decision_message = models.TextField(blank=True)
     status = models.CharField(
         max_length=16, choices=QuestionStatus.choices, default=QuestionStatus.PENDING
     )
@@ -277,6 +306,9 @@ class AgentConfig(models.Model):
     max_tokens = models.PositiveIntegerField(default=1000)
     temperature = models.FloatField(null=True, blank=True, help_text="Blank: the model's default.")
     tools = models.JSONField(default=list, blank=True, help_text="Names of registered tools.")
+    # Per tool: {"mode": "never" | "always" | "priority", "min_priority": "critical",
+    # "timeout": "4h"} — a call that needs approval waits for a reviewer's decision.
+    tool_approvals = models.JSONField(default=dict, blank=True)
     enabled = models.BooleanField(default=True)
     position = models.PositiveIntegerField(default=0)
 

@@ -22,6 +22,8 @@ DEFAULT_AGENTS = [
         "with their questions and concerns. Search the knowledge base, then answer the customer "
         "with reply_to_customer. Be professional, courteous, and thorough in your responses.",
         "tools": ["search_knowledge_base", "reply_to_customer"],
+        # The bot drafts, a human clicks send: on critical tickets a reviewer approves the reply.
+        "tool_approvals": {"reply_to_customer": {"mode": "priority", "min_priority": "critical"}},
     },
     {
         "name": "Technical Support",
@@ -31,6 +33,7 @@ DEFAULT_AGENTS = [
         "release notes. If you need developer input, use the ask_developer tool. Always answer "
         "the customer with reply_to_customer.",
         "tools": ["search_latest_release_notes", "reply_to_customer", "ask_developer"],
+        "tool_approvals": {"reply_to_customer": {"mode": "priority", "min_priority": "critical"}},
     },
 ]
 DEFAULT_NETWORK = {
@@ -61,6 +64,7 @@ def network_snapshot(organization_id: int) -> dict:
             "max_tokens": a.max_tokens,
             "temperature": a.temperature,
             "tools": list(a.tools),
+            "tool_approvals": dict(a.tool_approvals or {}),
         }
         for a in config.agents.filter(enabled=True).order_by("position", "name")
     ]
@@ -85,6 +89,8 @@ def _model(snapshot: dict, *, model: str = "", max_tokens: int = 1000, temperatu
 
 
 def build_network(snapshot: dict, *, state) -> Network:
+    from supportdesk.desk.approvals import DeskApprover
+
     agents = [
         Agent(
             name=spec["name"],
@@ -104,6 +110,7 @@ def build_network(snapshot: dict, *, state) -> Network:
         router = RoutingAgent(name="Supervisor", instructions=snapshot["instructions"])
     else:
         router = default_router
+    policies = {spec["name"]: spec.get("tool_approvals") or {} for spec in snapshot["agents"]}
     return Network(
         name=snapshot["name"],
         agents=agents,
@@ -111,4 +118,5 @@ def build_network(snapshot: dict, *, state) -> Network:
         router=router,
         max_iter=snapshot["max_iter"],
         state=state,
+        approver=DeskApprover(policies),
     )

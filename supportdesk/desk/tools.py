@@ -23,6 +23,7 @@ class TicketState(BaseModel):
     ticket_id: int
     run_id: str
     organization_id: int
+    priority: str = "medium"  # decides which tool calls need a reviewer's approval
 
 
 def _ticket(ctx: ToolContext) -> TicketState:

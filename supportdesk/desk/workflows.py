@@ -64,7 +64,8 @@ def support_agent_workflow(ctx):
     snapshot = ctx.step.run("configuration", network_snapshot, ticket["organization_id"])
     state = State[TicketState](
         data=TicketState(
-            ticket_id=ticket["id"], run_id=ctx.run_id, organization_id=ticket["organization_id"]
+            ticket_id=ticket["id"], run_id=ctx.run_id, organization_id=ticket["organization_id"],
+            priority=ticket["priority"],
         )
     )
     network = build_network(snapshot, state=state)

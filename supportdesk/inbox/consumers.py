@@ -105,7 +105,8 @@ class InboxConsumer(SessionBoundConsumer):
     async def question_changed(self, event: dict) -> None:
         question_id = event["question_id"]
         wanted = event["pending"] and self.filters.accepts(
-            priority=event["priority"], claimed_by_id=event["claimed_by_id"], user_id=self.user_id
+            priority=event["priority"], claimed_by_id=event["claimed_by_id"], user_id=self.user_id,
+            kind=event.get("kind", "question"),
         )
         if wanted and question_id in self.shown:
             html = event["card"]  # carries hx-swap-oob="true": replaces the card in place

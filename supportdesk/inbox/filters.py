@@ -5,7 +5,7 @@ from urllib.parse import parse_qs
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
-from supportdesk.desk.models import Priority
+from supportdesk.desk.models import Priority, RequestKind
 
 PRIORITY_RANK = {Priority.CRITICAL: 0, Priority.MEDIUM: 1, Priority.LOW: 2}
 
@@ -15,6 +15,7 @@ class InboxFilters:
     priority: str = ""
     claim: str = ""  # "", "mine" or "unclaimed"
     sort: str = "urgent"  # "urgent" or "newest"
+    kind: str = ""  # "", "question" or "approval"
 
     @classmethod
     def from_params(cls, params) -> "InboxFilters":
@@ -22,10 +23,12 @@ class InboxFilters:
         priority = params.get("priority", "")
         claim = params.get("claim", "")
         sort = params.get("sort", "urgent")
+        kind = params.get("kind", "")
         return cls(
             priority=priority if priority in Priority.values else "",
             claim=claim if claim in ("mine", "unclaimed") else "",
             sort=sort if sort in ("urgent", "newest") else "urgent",
+            kind=kind if kind in RequestKind.values else "",
         )
 
     @classmethod
@@ -34,11 +37,16 @@ class InboxFilters:
         return cls.from_params({key: values[-1] for key, values in parsed.items()})
 
     def as_query(self) -> str:
-        parts = [f"{k}={v}" for k, v in (("priority", self.priority), ("claim", self.claim)) if v]
+        parts = [f"{k}={v}" for k, v in (("priority", self.priority), ("claim", self.claim),
+                                         ("kind", self.kind)) if v]  # fmt: skip
         return "&".join([*parts, f"sort={self.sort}"])
 
-    def accepts(self, *, priority: str, claimed_by_id: int | None, user_id: int) -> bool:
+    def accepts(
+        self, *, priority: str, claimed_by_id: int | None, user_id: int, kind: str = "question"
+    ) -> bool:
         if self.priority and priority != self.priority:
+            return False
+        if self.kind and kind != self.kind:
             return False
         if self.claim == "mine":
             return claimed_by_id == user_id
@@ -49,6 +57,8 @@ class InboxFilters:
     def apply(self, questions: QuerySet, *, user_id: int) -> QuerySet:
         if self.priority:
             questions = questions.filter(ticket__priority=self.priority)
+        if self.kind:
+            questions = questions.filter(kind=self.kind)
         if self.claim == "mine":
             questions = questions.filter(claimed_by_id=user_id)
         elif self.claim == "unclaimed":

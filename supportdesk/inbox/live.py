@@ -58,6 +58,7 @@ def publish_question(question_id) -> None:
         "pending": question.status == "pending",
         "priority": question.ticket.priority,
         "claimed_by_id": question.claimed_by_id,
+        "kind": question.kind,
     }
     if message["pending"]:
         message["card"] = render_to_string(

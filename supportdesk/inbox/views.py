@@ -11,9 +11,10 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from supportdesk.desk import selectors, services
-from supportdesk.desk.errors import DeskError, NotFound
+from supportdesk.desk.errors import DeskError, InvalidFields, NotFound
 from supportdesk.desk.models import Channel, Priority, TicketStatus
 from supportdesk.durable.timeline import run_timeline
+from supportdesk.inbox import argument_forms
 from supportdesk.inbox.filters import InboxFilters
 
 
@@ -63,10 +64,15 @@ def question_detail(request: HttpRequest, question_id) -> HttpResponse:
 
 
 def _question_page(request, question, *, error: str = "", answer: str = "",
-                   status: int = 200) -> HttpResponse:  # fmt: skip
+                   status: int = 200, edit: dict | None = None) -> HttpResponse:  # fmt: skip
+    edit = edit or {}
+    fields = argument_forms.fields_for(question.tool_schema or {},
+                                       edit.get("arguments", question.arguments or {}),
+                                       edit.get("errors"))  # fmt: skip
     return render(request, "inbox/question.html", {
         "question": question, "ticket": question.ticket, "timeline": run_timeline(question.run),
-        "error": error, "now": timezone.now(),
+        "error": error, "now": timezone.now(), "fields": fields,
+        "decision": edit.get("decision", ""), "message": edit.get("message", ""),
         # What the reviewer typed, back in the form; a NUL (refused: PostgreSQL can't store it)
         # shows as the replacement character, so they see where it was.
         "answer": answer.replace("\x00", "\ufffd"),
@@ -87,6 +93,42 @@ def question_answer(request: HttpRequest, question_id) -> HttpResponse:
         return _question_page(request, question, error=exc.message,
                               answer=request.POST.get("answer", ""), status=status)  # fmt: skip
     messages.success(request, f"Answered. The run on ticket #{question.ticket_id} resumes.")
+    return redirect("inbox:inbox")
+
+
+@require_POST
+@reviewer_required
+def question_decide(request: HttpRequest, question_id) -> HttpResponse:
+    """A decision on a proposed tool call. A refused one keeps what the reviewer typed."""
+    question = selectors.question_get(question_id, organization=request.reviewer.organization)
+    decision = request.POST.get("decision", "")
+    message = request.POST.get("message", "")
+    arguments, errors = None, {}
+    if decision == "edit":
+        arguments, errors = argument_forms.arguments_from(question.tool_schema or {}, request.POST)
+    kept = {"decision": decision, "message": message, "arguments": arguments or {},
+            "errors": errors}  # fmt: skip
+    try:
+        if errors:
+            raise DeskError("some arguments could not be read; see the fields below")
+        services.approval_decide(
+            approval=question, decision=decision, arguments=arguments, message=message,
+            decided_by=request.reviewer.display_name, user=request.user, channel=Channel.WEB,
+        )  # fmt: skip
+    except InvalidFields as exc:
+        kept["errors"] = {loc[-1]: msg for loc, msg in exc.problems}
+        return _question_page(request, question, error="the arguments don't fit the tool",
+                              status=400, edit=kept)  # fmt: skip
+    except DeskError as exc:
+        if request.htmx:
+            messages.error(request, exc.message)
+            return HttpResponseClientRefresh()
+        status = 409 if exc.code == "conflict" else 400
+        return _question_page(request, question, error=exc.message, status=status, edit=kept)
+    messages.success(request, f"Decided: {question.get_decision_display()}. The run on ticket "
+                     f"#{question.ticket_id} resumes.")  # fmt: skip
+    if request.htmx:
+        return HttpResponseClientRefresh()
     return redirect("inbox:inbox")
 
 

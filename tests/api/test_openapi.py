@@ -27,7 +27,7 @@ OPERATIONS = {
     ("post", "/api/runs/{run_id}/cancel"), ("post", "/api/runs/{run_id}/retry"),
     ("post", "/api/events"), ("post", "/api/tickets/{ticket_id}/messages"),
     ("post", "/api/tickets/{ticket_id}/close"), ("post", "/api/tickets/{ticket_id}/reopen"),
-    ("post", "/api/tickets/{ticket_id}/retry"),
+    ("post", "/api/tickets/{ticket_id}/retry"), ("post", "/api/questions/{question_id}/decision"),
 }  # fmt: skip
 
 

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def flooding_organization(transactional_db):
-    organization = demo_seed(slug="flood", name="Flood Inc.")
+    organization = demo_seed(slug="flood", name="Flood Inc.", approvals=False)
     organization.max_concurrent_runs = 1
     organization.save(update_fields=["max_concurrent_runs"])
     fairness.forget()

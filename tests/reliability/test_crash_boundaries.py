@@ -72,4 +72,4 @@ def test_sigkill_after_commit_before_enqueue_loses_nothing(start_worker, organiz
 
 @pytest.fixture
 def organization_for_cli(transactional_db):
-    return demo_seed()
+    return demo_seed(approvals=False)

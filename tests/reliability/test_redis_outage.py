@@ -117,7 +117,7 @@ def restart_during(process: subprocess.Popen, redis: PrivateRedis) -> tuple[str,
 
 
 def test_redis_restarts_lose_no_ticket_run_or_answer(redis, start_worker):
-    demo_seed()
+    demo_seed(approvals=False)
     env = worker_environment(
         {"REDIS_URL": redis.url, "ANTHROPIC_API_KEY": "", "DURABLE_LEASE_SECONDS": "1"}
     )

@@ -10,10 +10,16 @@ from supportdesk.desk.services.base import (
     MAX_TEXT,
     TICKET_CLOSED,
     TICKET_CREATED,
+    TOOL_DECISION,
     clean_text,
     hash_text,
     organization_tenant,
     user_display_name,
+)
+from supportdesk.desk.services.decisions import (
+    approval_decide,
+    approval_open,
+    tool_arguments_validated,
 )
 from supportdesk.desk.services.questions import (
     question_answer,
@@ -25,6 +31,7 @@ from supportdesk.desk.services.questions import (
     questions_cancel,
     questions_cancel_for_run,
     response_event_id,
+    ticket_back_to_work,
 )
 from supportdesk.desk.services.status import ticket_set_status
 from supportdesk.desk.services.tickets import (
@@ -51,6 +58,9 @@ __all__ = [
     "MAX_TEXT",
     "TICKET_CLOSED",
     "TICKET_CREATED",
+    "TOOL_DECISION",
+    "approval_decide",
+    "approval_open",
     "clean_text",
     "hash_text",
     "one_line",
@@ -65,6 +75,7 @@ __all__ = [
     "questions_cancel_for_run",
     "response_event_id",
     "ticket_admit",
+    "ticket_back_to_work",
     "ticket_close",
     "ticket_conversation",
     "ticket_create",
@@ -80,5 +91,6 @@ __all__ = [
     "ticket_run_failed",
     "ticket_set_status",
     "ticket_work_from_event",
+    "tool_arguments_validated",
     "user_display_name",
 ]

@@ -10,6 +10,7 @@ from supportdesk.durable.values import text_problem
 TICKET_CREATED = "app/support.ticket.created"
 TICKET_CLOSED = "app/support.ticket.closed"
 DEVELOPER_RESPONSE = "app/support.ticket.developer-response"
+TOOL_DECISION = "app/support.ticket.tool-decision"
 MAX_TEXT = 20_000
 
 

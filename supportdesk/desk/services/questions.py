@@ -13,7 +13,7 @@ from django.utils import timezone
 from supportdesk import durable
 from supportdesk.desk import observers
 from supportdesk.desk.errors import Conflict, DeskError
-from supportdesk.desk.models import Channel, Question, QuestionStatus, TicketStatus
+from supportdesk.desk.models import Channel, Question, QuestionStatus, RequestKind, TicketStatus
 from supportdesk.desk.services.base import (
     DEVELOPER_RESPONSE,
     clean_text,
@@ -65,6 +65,11 @@ def question_answer(
     event's id is unguessable (or the caller's own, for an answer that came as an event), so no
     client can take it first and have the answer deduplicated away.
     """
+    if question.kind == RequestKind.APPROVAL:
+        raise Conflict(
+            "this is a proposed tool call, not a question: decide it (approve, edit, reject or "
+            "respond) instead"
+        )
     answer = clean_text(answer, field="answer", required=True)
     answered_by = clean_text(answered_by, field="answered by", required=True, limit=200)
     if channel not in Channel.values:
@@ -95,11 +100,11 @@ def question_answer(
             tenant=organization_tenant(question.ticket.organization_id),
         )
         observers.announce(observers.QUESTION_CHANGED, question.pk)
-        _ticket_back_to_work(question.ticket_id, f"{answered_by} answered the developer question")
+        ticket_back_to_work(question.ticket_id, f"{answered_by} answered the developer question")
     return question
 
 
-def _ticket_back_to_work(ticket_id: int, reason: str) -> None:
+def ticket_back_to_work(ticket_id: int, reason: str) -> None:
     """No question of the ticket waits any more: its run works on."""
     if not Question.objects.filter(ticket_id=ticket_id, status=QuestionStatus.PENDING).exists():
         ticket_set_status(ticket_id, TicketStatus.IN_PROGRESS, reason, when=(TicketStatus.WAITING,))
@@ -139,6 +144,11 @@ def question_release(*, question: Question, user: User) -> Question:
 
 
 def question_closed_message(question: Question) -> str:
+    if question.status == QuestionStatus.ANSWERED and question.decision:
+        return (
+            f"already decided by {question.answered_by} at "
+            f"{question.answered_at:%Y-%m-%d %H:%M:%S} UTC: {question.get_decision_display()}"
+        )
     if question.status == QuestionStatus.ANSWERED:
         return (
             f"already answered by {question.answered_by} at "
@@ -159,7 +169,7 @@ def question_expire(*, question_id) -> bool:
         if expired:
             observers.announce(observers.QUESTION_EXPIRED, question_id)
             ticket_id = Question.objects.values_list("ticket_id", flat=True).get(pk=question_id)
-            _ticket_back_to_work(
+            ticket_back_to_work(
                 ticket_id, "the developer question expired; the agent goes on without an answer"
             )
     return bool(expired)

@@ -24,6 +24,7 @@ from supportdesk.desk.models import (
     Question,
     QuestionStatus,
     Reply,
+    RequestKind,
     Ticket,
     TicketActivity,
     TicketMessage,
@@ -190,13 +191,17 @@ def ticket_reply(*, ticket_id: int, run_id, agent: str, body: str) -> Reply:
 def ticket_run_completed(*, ticket_id: int, run_id, resolution: str) -> Ticket:
     """The workflow's last step: the ticket is resolved if this run replied to the customer and
     no developer question of it expired; otherwise it needs attention, and says why."""
-    expired = Question.objects.filter(run_id=run_id, status=QuestionStatus.EXPIRED).first()
+    expired = Question.objects.filter(run_id=run_id, status=QuestionStatus.EXPIRED)
+    question = expired.filter(kind=RequestKind.QUESTION).first()
+    approval = expired.filter(kind=RequestKind.APPROVAL).first()
     replied = Reply.objects.filter(run_id=run_id).first()
-    if expired is not None:
-        status, reason = (
-            TicketStatus.NEEDS_ATTENTION,
-            (f"the developer question expired unanswered: {expired.question[:200]}"),
-        )
+    if question is not None:
+        status = TicketStatus.NEEDS_ATTENTION
+        reason = f"the developer question expired unanswered: {question.question[:200]}"
+    elif approval is not None and replied is None:
+        status = TicketStatus.NEEDS_ATTENTION
+        reason = (f"nobody decided on {approval.agent}'s call of {approval.tool} in time: "
+                  "it did not run")  # fmt: skip
     elif replied is not None:
         status, reason = TicketStatus.RESOLVED, f"{replied.agent} replied to the customer"
     else:

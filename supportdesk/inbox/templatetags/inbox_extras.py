@@ -13,3 +13,19 @@ def pretty_json(value) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+@register.filter
+def readable_arguments(arguments) -> list[tuple[str, str, bool]]:
+    """A proposed call's arguments as its reader will see them: `(label, text, is_prose)` — a
+    reply as the text the customer will read, not as JSON."""
+    if not isinstance(arguments, dict):
+        return [("input", pretty_json(arguments), False)]
+    shown = []
+    for name, value in arguments.items():
+        label = name.replace("_", " ").capitalize()
+        if isinstance(value, str):
+            shown.append((label, value, True))
+        else:
+            shown.append((label, pretty_json(value), False))
+    return shown

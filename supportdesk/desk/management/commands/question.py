@@ -1,31 +1,41 @@
-"""`manage.py question list` and `manage.py question answer ID "text"`."""
+"""`manage.py question list|answer|decide`: what the agents wait on — questions to answer and
+proposed tool calls to decide — through the same services as every other door."""
 
 import getpass
+import json
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from supportdesk.desk import selectors, services
-from supportdesk.desk.errors import DeskError
-from supportdesk.desk.models import Channel
+from supportdesk.desk.errors import DeskError, InvalidFields
+from supportdesk.desk.models import Channel, Decision, RequestKind
 
 
 class Command(BaseCommand):
-    help = "Agents' questions to developers: list the pending ones, answer one."
+    help = "The agents' questions and approvals: list the pending ones, answer or decide one."
 
     def add_arguments(self, parser) -> None:
         actions = parser.add_subparsers(dest="action", required=True)
-        actions.add_parser("list", help="Pending questions, one per line, id first.")
+        actions.add_parser("list", help="Pending questions and approvals, one per line, id first.")
         answer = actions.add_parser("answer", help="Answer a question; its run resumes.")
         answer.add_argument("id")
         answer.add_argument("text")
         answer.add_argument("--by", default=None, help="Who answers (default: your user name).")
+        decide = actions.add_parser("decide", help="Decide a proposed tool call; its run resumes.")
+        decide.add_argument("id")
+        decide.add_argument("decision", choices=Decision.values)
+        decide.add_argument("--arguments", default=None,
+                            help="edit: the call's arguments as JSON, e.g. '{\"message\": \"…\"}'")
+        decide.add_argument("--message", default="",
+                            help="reject: the reason; respond: the guidance")
+        decide.add_argument("--by", default=None, help="Who decides (default: your user name).")
 
     def handle(self, *args, action: str, **options) -> None:
         try:
             if action == "list":
                 self._list()
-            else:
+            elif action == "answer":
                 question = services.question_answer(
                     question=selectors.question_get(options["id"]),
                     answered_by=options["by"] or getpass.getuser(),
@@ -36,14 +46,47 @@ class Command(BaseCommand):
                     f"answered question {question.pk} on ticket {question.ticket_id}; "
                     f"run {question.run_id} resumes"
                 )
+            else:
+                self._decide(options)
+        except InvalidFields as exc:
+            raise CommandError("; ".join(f"{'.'.join(map(str, loc))}: {msg}"
+                                         for loc, msg in exc.problems)) from None  # fmt: skip
         except DeskError as exc:
             raise CommandError(exc.message) from None
 
+    def _decide(self, options) -> None:
+        arguments = None
+        if options["arguments"] is not None:
+            try:
+                arguments = json.loads(options["arguments"])
+            except ValueError as exc:
+                raise CommandError(f"--arguments is not JSON: {exc}") from None
+        approval = services.approval_decide(
+            approval=selectors.question_get(options["id"]), decision=options["decision"],
+            arguments=arguments, message=options["message"],
+            decided_by=options["by"] or getpass.getuser(), channel=Channel.CLI,
+        )  # fmt: skip
+        self.stdout.write(
+            f"{approval.get_decision_display()} {approval.agent}'s call of {approval.tool} on "
+            f"ticket {approval.ticket_id}; run {approval.run_id} resumes"
+        )
+
     def _list(self) -> None:
         now = timezone.now()
-        for question in selectors.questions_pending():
+        pending = selectors.questions_pending()
+        if not pending.exists():
+            self.stdout.write("no pending questions or approvals")
+            return
+        for question in pending:
             left = max(int((question.expires_at - now).total_seconds() // 60), 0)
-            self.stdout.write(
-                f"{question.pk}  ticket {question.ticket_id} [{question.ticket.priority}] "
-                f"{question.agent}: {question.question}  ({left} min left)"
-            )
+            head = f"{question.pk}  ticket {question.ticket_id} [{question.ticket.priority}]"
+            if question.kind == RequestKind.APPROVAL:
+                proposed = json.dumps(question.arguments, ensure_ascii=False)
+                self.stdout.write(
+                    f"{head} approval: {question.agent} wants to call {question.tool}"
+                    f"({proposed[:160]})  ({left} min left)"
+                )
+            else:
+                self.stdout.write(
+                    f"{head} {question.agent}: {question.question}  ({left} min left)"
+                )
