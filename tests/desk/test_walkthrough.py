@@ -27,7 +27,11 @@ def walkthrough(app: LiveApp) -> Run:
     assert found, created.stdout
     ticket_id, run_id = found.groups()
 
-    listed = wait_until(lambda: app.cli("question", "list").stdout.strip())
+    def pending_lines():
+        out = app.cli("question", "list").stdout.strip()
+        return out if "  ticket " in out else None
+
+    listed = wait_until(pending_lines)
     [line] = listed.splitlines()
     question_id = line.split()[0]
     assert f"ticket {ticket_id} [critical] Technical Support:" in line
@@ -35,6 +39,18 @@ def walkthrough(app: LiveApp) -> Run:
 
     answered = app.cli("question", "answer", question_id, "Fixed in 2.4.2; disable offline mode.")
     assert answered.returncode == 0, answered.stderr
+
+    # The reply on a critical ticket waits for a reviewer's approval (the demo's default).
+    def approval_line():
+        lines = app.cli("question", "list").stdout.splitlines()
+        return next((line for line in lines if " approval: " in line), None)
+
+    line = wait_until(approval_line)
+    assert f"ticket {ticket_id} [critical] approval: Technical Support wants to call " in line
+    assert "reply_to_customer(" in line and Ticket.objects.get(pk=ticket_id).replies.count() == 0
+    decided = app.cli("question", "decide", line.split()[0], "approve")
+    assert decided.returncode == 0, decided.stderr
+    assert decided.stdout.startswith("approved Technical Support's call of reply_to_customer")
     wait_until(lambda: Run.objects.get(pk=run_id).status == RunStatus.COMPLETED, timeout=30)
 
     shown = app.cli("run", "show", run_id).stdout.splitlines()
@@ -48,7 +64,7 @@ def walkthrough(app: LiveApp) -> Run:
 
 
 @pytest.fixture
-def serve(organization, live_app):
+def serve(approving_organization, live_app):
     return live_app
 
 
@@ -68,5 +84,6 @@ def test_walkthrough_on_claude_through_the_real_sdk(serve):
         run = walkthrough(app)
     assert fake.duplicate_requests() == []
     assert len(fake.requests) == run.steps.filter(kind__in=["infer", "route"]).count() == 6
+    assert run.steps.filter(key__startswith="approval.decision", kind="wait").count() == 1
     assert {body["model"] for body in fake.requests} == {"claude-haiku-4-5"}
     assert "offline demo model" not in app.cli("run", "show", str(run.pk)).stdout

@@ -15,7 +15,11 @@ from tests.conftest import ROOT, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
 
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# The README's screenshots are refreshed on purpose (UPDATE_SCREENSHOTS=1 make test); otherwise the
+# tests still take them, into var/, so a test run never dirties the checkout.
+README_SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = README_SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") else ROOT / "var" / "shots"
+SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 TIMEOUT_MS = 15_000
 
 
@@ -157,3 +161,39 @@ def test_closing_a_ticket_from_the_command_line_removes_its_card_from_an_open_in
     closed = app.cli("ticket", "close", str(question.ticket_id), "--by", "ann")
     assert closed.returncode == 0, closed.stderr
     expect(card(page, question)).to_have_count(0, timeout=2_000)  # live, within 2 s
+
+
+def test_a_reviewer_edits_a_reply_before_it_reaches_the_customer(
+    browser, live_app, approving_organization, ann
+):
+    """A critical ticket → the reply's approval arrives live → the reviewer edits the text → the
+    customer's reply on the ticket page is the edited text."""
+    app = live_app({"ANTHROPIC_API_KEY": ""})
+    page = open_inbox(browser, app, ann)
+    ticket = services.ticket_create(
+        organization=approving_organization, title="Checkout crashes on submit",
+        body="Since 2.4.1 the checkout page crashes when I press Pay.", priority="critical",
+    )  # fmt: skip
+    question = wait_until(lambda: Question.objects.filter(ticket=ticket).first())
+    services.question_answer(question=question, answered_by="Dev", answer="Fixed in 2.4.2.")
+    approval = wait_until(lambda: Question.objects.filter(ticket=ticket, kind="approval").first())
+    approval_card = card(page, approval)
+    expect(approval_card).to_contain_text("wants to call reply_to_customer")
+    expect(approval_card.locator(".proposed-text")).to_contain_text("Our engineering team says")
+    page.wait_for_timeout(500)  # the card's arrival animation
+    page.screenshot(path=SCREENSHOTS / "approval.png", full_page=True)
+
+    approval_card.focus()
+    page.keyboard.press("e")  # the key for Edit, on the focused card
+    page.wait_for_url(re.compile(rf"/questions/{approval.pk}/#edit$"))
+    edited = "Fixed in 2.4.2, out tonight. Until then, pay from the web site."
+    page.fill("#arg-message", edited)
+    page.locator(".answer-panel").screenshot(path=SCREENSHOTS / "approval-edit.png")
+    page.get_by_role("button", name="Run with these arguments").click()
+    page.wait_for_url(re.compile(r"/inbox/$"))
+    expect(card(page, approval)).to_have_count(0)
+    wait_until(lambda: ticket.runs.get().__class__.objects.get(pk=ticket.runs.get().pk).status
+               == RunStatus.COMPLETED)  # fmt: skip
+    page.goto(f"{app.url}/tickets/{ticket.pk}/")
+    expect(page.locator(".reply")).to_contain_text(edited)
+    expect(page.locator("body")).to_contain_text("edited and approved by Ann Lee (the inbox) → ran")

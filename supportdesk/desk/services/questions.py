@@ -111,8 +111,9 @@ def ticket_back_to_work(ticket_id: int, reason: str) -> None:
 
 
 def response_event_id(question: Question) -> str:
-    """A fresh, unguessable id for the event that carries an answer to its run."""
-    return f"developer-response-{question.pk}-{secrets.token_hex(8)}"
+    """A fresh, unguessable id for the event that carries an answer (or a decision) to its run."""
+    what = "tool-decision" if question.kind == RequestKind.APPROVAL else "developer-response"
+    return f"{what}-{question.pk}-{secrets.token_hex(8)}"
 
 
 def question_claim(*, question: Question, user: User) -> Question:
