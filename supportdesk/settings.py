@@ -332,7 +332,10 @@ DURABLE_WORKFLOW_MODULES = env_list("DURABLE_WORKFLOW_MODULES", "")
 
 # --- Support desk -------------------------------------------------------------------------------
 # How long `ask_developer` waits for a reviewer before the agent goes on without an answer.
-QUESTION_TIMEOUT = os.environ.get("SUPPORTDESK_QUESTION_TIMEOUT", "4h")
+# Every human request's deadline, whatever its priority, when set (a trial, a test); unset, the
+# deadline comes from the organization's deadlines by priority (critical 30 min, high 2 h,
+# medium 4 h, low 24 h by default).
+QUESTION_TIMEOUT = os.environ.get("SUPPORTDESK_QUESTION_TIMEOUT") or None
 # With ANTHROPIC_API_KEY set the agents use Claude; without it, the offline demo model.
 ANTHROPIC_API_KEY_SET = bool(os.environ.get("ANTHROPIC_API_KEY"))
 ANTHROPIC_MODEL = os.environ.get("ANTHROPIC_MODEL", "claude-haiku-4-5")

@@ -2,7 +2,7 @@
 // and filters that apply on change. All of the pages' script is here: the CSP allows no inline script.
 (function () {
   "use strict";
-  var RANK = { critical: 0, medium: 1, low: 2 };
+  var RANK = { critical: 0, high: 1, medium: 2, low: 3 };
 
   function span(seconds) {
     seconds = Math.max(0, Math.floor(seconds));

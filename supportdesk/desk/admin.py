@@ -26,10 +26,13 @@ from supportdesk.desk.models import (
     Channel,
     NetworkConfig,
     Organization,
+    Priority,
     Question,
     ReleaseNote,
     Reply,
     Reviewer,
+    RoutingRule,
+    Team,
     Ticket,
     TicketActivity,
     TicketMessage,
@@ -92,6 +95,9 @@ def masked_secret_url(url: str) -> str:
     return f"{parts.scheme}://{host}/…/{tail}"
 
 
+DEADLINE_FIELDS = ["deadlines", "escalation", "holding_reply"]
+
+
 class OrganizationForm(forms.ModelForm):
     """The Slack webhook URL is a secret (whoever holds it posts to the channel): once saved it is
     never rendered again, only masked; a blank field keeps it, a new URL replaces it."""
@@ -108,7 +114,8 @@ class OrganizationForm(forms.ModelForm):
 
     class Meta:
         model = Organization
-        fields = ["name", "slug", "slack_webhook_url", "max_concurrent_runs", "created_at"]
+        fields = ["name", "slug", "slack_webhook_url", "deadlines", "escalation", "holding_reply",
+                  "max_concurrent_runs", "created_at"]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -147,10 +154,11 @@ class OrganizationAdmin(OrganizationScopedAdmin):
     def get_fields(self, request: HttpRequest, obj: Organization | None = None) -> list[str]:
         if obj is not None and not self.has_change_permission(request, obj):
             # A view-only page renders each field's value: show the webhook masked instead.
-            return ["name", "slug", "slack_webhook", "max_concurrent_runs", "created_at"]
+            return ["name", "slug", "slack_webhook", *DEADLINE_FIELDS, "max_concurrent_runs",
+                    "created_at"]  # fmt: skip
         removable = obj is not None and obj.slack_webhook_url
         return ["name", "slug", "slack_webhook_url",
-                *(["remove_slack_webhook_url"] if removable else []),
+                *(["remove_slack_webhook_url"] if removable else []), *DEADLINE_FIELDS,
                 "max_concurrent_runs", "created_at"]  # fmt: skip
 
     def get_readonly_fields(self, request: HttpRequest, obj: Organization | None = None):
@@ -409,3 +417,48 @@ class UnprocessableEventAdmin(OrganizationScopedAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class TeamForm(forms.ModelForm):
+    class Meta:
+        model = Team
+        fields = ["organization", "name", "members", "on_call", "slack_channel"]
+        widgets = {"members": forms.CheckboxSelectMultiple}
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        organization = cleaned.get("organization")
+        people = list(cleaned.get("members") or [])
+        if cleaned.get("on_call"):
+            people.append(cleaned["on_call"])
+        if organization and any(p.organization_id != organization.pk for p in people):
+            self.add_error("members", "A team's members belong to its organization.")
+        return cleaned
+
+
+@admin.register(Team)
+class TeamAdmin(OrganizationScopedAdmin):
+    form = TeamForm
+    list_display = ["name", "organization", "on_call", "slack_channel"]
+    list_filter = ["organization"]
+
+
+class RoutingRuleForm(forms.ModelForm):
+    class Meta:
+        model = RoutingRule
+        fields = ["organization", "team", "position", "agent", "min_priority", "keywords"]
+        widgets = {"min_priority": forms.Select(choices=[("", "any"), *Priority.choices])}
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        team, organization = cleaned.get("team"), cleaned.get("organization")
+        if team and organization and team.organization_id != organization.pk:
+            self.add_error("team", "The team belongs to another organization.")
+        return cleaned
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(OrganizationScopedAdmin):
+    form = RoutingRuleForm
+    list_display = ["position", "team", "agent", "min_priority", "keywords", "organization"]
+    list_filter = ["organization"]

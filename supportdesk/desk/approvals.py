@@ -4,10 +4,9 @@ durable wait for it — like `ask_developer`, the approval is opened inside the 
 registers its wait, so a decision can never arrive before anyone waits for it."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.utils import timezone
 
 from agents.approvals import ApprovalRequest, Decision
 from agents.step import parse_duration
@@ -46,9 +45,16 @@ class DeskApprover:
     def decide(self, request: ApprovalRequest, *, step, network) -> Decision:
         ticket = network.state.data
         question_id = step.run("approval.id", lambda: str(uuid.uuid4()))
-        opened = step.run("approval.opened-at", lambda: timezone.now().isoformat())
+        terms = step.run(
+            "approval.opened-at", services.request_terms,
+            organization_id=ticket.organization_id, priority=ticket.priority,
+        )  # fmt: skip
+        if isinstance(terms, str):  # a run started before deadlines by priority
+            terms = {"at": terms, "deadline_seconds": 4 * 3600}
+        opened = terms["at"]
         policy = self.policy(request.agent, request.tool) or {}
-        timeout = parse_duration(policy.get("timeout") or settings.QUESTION_TIMEOUT)
+        timeout = (parse_duration(policy["timeout"]) if policy.get("timeout")
+                   else timedelta(seconds=terms["deadline_seconds"]))  # fmt: skip
         grace = parse_duration(settings.QUESTION_ANSWER_GRACE)
 
         def open_approval() -> None:

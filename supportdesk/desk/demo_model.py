@@ -14,7 +14,7 @@ from agents.models import InferenceRequest, InferenceResponse, Usage
 
 LABEL = "offline demo model"
 CRASH_WORDS = re.compile(r"crash|error|exception|outage|down|fail|broken|500", re.IGNORECASE)
-PRIORITY = re.compile(r"\((low|medium|critical) priority\)")
+PRIORITY = re.compile(r"\((low|medium|high|critical) priority\)")
 
 
 def _conversation(messages: list[dict]) -> tuple[str, dict[str, list[Any]]]:

@@ -18,6 +18,17 @@ class Organization(models.Model):
     slack_webhook_url = models.URLField(
         blank=True, help_text="A Slack incoming webhook: new and expired questions are posted."
     )
+    # A human request's deadline by ticket priority, e.g. {"critical": "30m", "high": "2h"}; the
+    # rest default (critical 30 min, high 2 h, medium 4 h, low 24 h).
+    deadlines = models.JSONField(default=dict, blank=True)
+    # When to nudge, as fractions of the deadline: {"remind": [0.5, 0.8], "on_call": 0.8,
+    # "everyone": 0.9} (the defaults); null turns a step off.
+    escalation = models.JSONField(default=dict, blank=True)
+    holding_reply = models.BooleanField(
+        default=False,
+        help_text="When a critical ticket's question opens, the agent tells the customer first "
+        "that a person is looking into it.",
+    )
     max_concurrent_runs = models.PositiveIntegerField(
         null=True,
         blank=True,
@@ -56,13 +67,64 @@ class Reviewer(models.Model):
         return self.user.get_full_name() or self.user.get_username()
 
 
+class Team(models.Model):
+    """Reviewers who take one kind of request (Mobile, Backend, Billing): routed to it by rules or
+    by the agent, reminded, escalated to its on-call."""
+
+    organization = models.ForeignKey("Organization", on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(max_length=100)
+    members = models.ManyToManyField("Reviewer", related_name="teams", blank=True)
+    on_call = models.ForeignKey(
+        "Reviewer", null=True, blank=True, on_delete=models.SET_NULL, related_name="on_call_for",
+        help_text="Who gets a request past 80 % of its deadline unanswered.",
+    )  # fmt: skip
+    slack_channel = models.CharField(max_length=100, blank=True,
+                                     help_text="The Slack channel its requests are posted to.")
+
+    class Meta:
+        ordering = ["organization", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="team_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoutingRule(models.Model):
+    """Requests matching every condition given go to the team; the first rule that matches wins."""
+
+    organization = models.ForeignKey("Organization", on_delete=models.CASCADE,
+                                     related_name="routing_rules")  # fmt: skip
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="rules")
+    position = models.PositiveIntegerField(default=0)
+    agent = models.CharField(max_length=200, blank=True, help_text="Only this asking agent.")
+    min_priority = models.CharField(max_length=16, blank=True,
+                                    help_text="Only tickets of at least this priority.")
+    keywords = models.CharField(max_length=500, blank=True,
+                                help_text="Comma-separated: any of them in the ticket.")
+
+    class Meta:
+        ordering = ["organization", "position", "pk"]
+
+    def __str__(self) -> str:
+        return f"→ {self.team}: {self.describe()}"
+
+    def describe(self) -> str:
+        parts = [f"agent {self.agent}"] if self.agent else []
+        parts += [f"priority ≥ {self.min_priority}"] if self.min_priority else []
+        parts += [f"keywords {self.keywords}"] if self.keywords else []
+        return ", ".join(parts) or "everything"
+
+
 class Priority(models.TextChoices):
     LOW = "low"
     MEDIUM = "medium"
+    HIGH = "high"
     CRITICAL = "critical"
 
 
-PRIORITY_RANK = {Priority.LOW: 0, Priority.MEDIUM: 1, Priority.CRITICAL: 2}
+PRIORITY_RANK = {Priority.LOW: 0, Priority.MEDIUM: 1, Priority.HIGH: 2, Priority.CRITICAL: 3}
 
 
 class TicketStatus(models.TextChoices):
@@ -148,6 +210,24 @@ class TicketMessage(models.Model):
 
     def __str__(self) -> str:
         return f"message on ticket {self.ticket_id}"
+
+
+class RequestActivity(models.Model):
+    """What happened to a human request besides its answer: routed, assigned, reminded,
+    escalated — shown on its card ("reminded 10:42 · escalated to on-call 11:05")."""
+
+    question = models.ForeignKey("Question", on_delete=models.CASCADE, related_name="activity")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.CharField(max_length=250)
+    action = models.CharField(max_length=40)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name_plural = "request activity"
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor}"
 
 
 class TicketActivity(models.Model):
@@ -238,6 +318,14 @@ class Question(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="claimed_questions",
     )  # fmt: skip
+    # Who must act: a team (by rules or the agent's choice) and, if someone assigned it, a
+    # reviewer. Reminders and escalation follow the deadline (expires_at).
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="requests")  # fmt: skip
+    assignee = models.ForeignKey("Reviewer", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="assigned_requests")  # fmt: skip
+    escalation = models.CharField(max_length=16, blank=True,
+                                  help_text="on_call or everyone, once escalated")  # fmt: skip
     claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()

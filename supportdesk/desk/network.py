@@ -7,7 +7,7 @@ from django.conf import settings
 from agents import Agent, Network, RoutingAgent, default_router
 from agents.models import Model
 from supportdesk.desk.demo_model import DemoModel
-from supportdesk.desk.tools import TOOLS
+from supportdesk.desk.tools import TOOLS, ask_developer_of
 
 SUPERVISOR_INSTRUCTIONS = (
     "You are a supervisor routing support tickets. Send product questions to Customer Support and "
@@ -46,15 +46,18 @@ DEFAULT_NETWORK = {
 
 def network_snapshot(organization_id: int) -> dict:
     """What a new run uses: the organization's network and agents, and the model provider."""
-    from supportdesk.desk.models import NetworkConfig
+    from supportdesk.desk.models import NetworkConfig, Team
 
     provider = "anthropic" if settings.ANTHROPIC_API_KEY_SET else "demo"
+    # The teams an agent may ask (ask_developer's `team` enum), as they are when the run starts.
+    team_names = Team.objects.filter(organization_id=organization_id).values_list("name", flat=True)
+    teams = list(team_names)
     config = NetworkConfig.objects.filter(organization_id=organization_id).first()
     if config is None:
         agents = [{**a, "model": "", "max_tokens": 1000, "temperature": None}
                   for a in DEFAULT_AGENTS]  # fmt: skip
         return {"provider": provider, "default_model": settings.ANTHROPIC_MODEL, **DEFAULT_NETWORK,
-                "agents": agents}  # fmt: skip
+                "agents": agents, "teams": teams}  # fmt: skip
     agents = [
         {
             "name": a.name,
@@ -76,6 +79,7 @@ def network_snapshot(organization_id: int) -> dict:
         "instructions": config.supervisor_instructions or SUPERVISOR_INSTRUCTIONS,
         "max_iter": config.max_iterations,
         "agents": agents,
+        "teams": teams,
     }
 
 
@@ -91,6 +95,7 @@ def _model(snapshot: dict, *, model: str = "", max_tokens: int = 1000, temperatu
 def build_network(snapshot: dict, *, state) -> Network:
     from supportdesk.desk.approvals import DeskApprover
 
+    tools = {**TOOLS, "ask_developer": ask_developer_of(snapshot.get("teams") or [])}
     agents = [
         Agent(
             name=spec["name"],
@@ -102,7 +107,7 @@ def build_network(snapshot: dict, *, state) -> Network:
                 max_tokens=spec["max_tokens"],
                 temperature=spec["temperature"],
             ),
-            tools=[TOOLS[name] for name in spec["tools"] if name in TOOLS],
+            tools=[tools[name] for name in spec["tools"] if name in tools],
         )
         for spec in snapshot["agents"]
     ]

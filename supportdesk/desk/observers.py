@@ -16,6 +16,7 @@ QUESTION_CHANGED = "question.changed"  # answered, claimed, released, cancelled
 QUESTION_EXPIRED = "question.expired"
 TICKET_CHANGED = "ticket.changed"
 TICKET_NEEDS_ATTENTION = "ticket.needs-attention"  # its run failed, or it ended unresolved
+REQUEST_NUDGED = "request.nudged"  # reminded, escalated or assigned: its people are told
 
 _listeners: dict[str, list[Callable[[object], None]]] = defaultdict(list)
 

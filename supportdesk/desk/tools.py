@@ -5,14 +5,13 @@ services. `ask_developer` is durable: it opens a question and its wait in one tr
 """
 
 import uuid
-from datetime import datetime
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
 
 from django.conf import settings
-from django.utils import timezone
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
-from agents import ToolContext, tool
+from agents import Tool, ToolContext, tool
 from agents.step import parse_duration
 from supportdesk.desk import observers, selectors, services
 
@@ -67,19 +66,30 @@ def reply_to_customer(
     return {"sent": True, "reply_id": reply.pk}
 
 
-@tool(durable=True)
-def ask_developer(
-    question: Annotated[str, Field(description="The technical question for the developer")],
-    ctx,
-    context: Annotated[str, Field(description="Additional context about the issue")] = "",
-) -> dict:
+class AskDeveloper(BaseModel):
+    question: str = Field(description="The technical question for the developer")
+    context: str = Field("", description="Additional context about the issue")
+
+
+def _ask_developer(params: AskDeveloper, ctx) -> dict:
     """Ask a developer for input on a technical issue, and wait for the answer."""
     step, ticket = ctx.step, _ticket(ctx)
     # The id is a step, so a replay asks about the same question.
     question_id = step.run("ask_developer.question-id", lambda: str(uuid.uuid4()))
-    timeout = parse_duration(settings.QUESTION_TIMEOUT)
     grace = parse_duration(settings.QUESTION_ANSWER_GRACE)
-    opened = step.run("ask_developer.opened-at", lambda: timezone.now().isoformat())
+    opened = step.run(
+        "ask_developer.opened-at", services.request_terms, organization_id=ticket.organization_id,
+        priority=ticket.priority,
+    )  # fmt: skip
+    if isinstance(opened, str):  # a run started before deadlines by priority: one timeout
+        opened = {"at": opened, "deadline_seconds": parse_duration(
+            settings.QUESTION_TIMEOUT or "4h").total_seconds(), "holding_reply": False}  # fmt: skip
+    timeout = timedelta(seconds=opened["deadline_seconds"])
+    if opened["holding_reply"]:
+        step.run(
+            "ask_developer.holding-reply", services.ticket_holding_reply,
+            ticket_id=ticket.ticket_id, run_id=ticket.run_id, agent=ctx.agent.name,
+        )  # fmt: skip
 
     def open_question() -> None:
         services.question_open(
@@ -87,9 +97,10 @@ def ask_developer(
             ticket_id=ticket.ticket_id,
             run_id=ticket.run_id,
             agent=ctx.agent.name,
-            question=question,
-            context=context,
-            expires_at=datetime.fromisoformat(opened) + timeout,
+            question=params.question,
+            context=params.context,
+            expires_at=datetime.fromisoformat(opened["at"]) + timeout,
+            team=getattr(params, "team", None) or "",
         )
 
     response = step.wait_for_event(
@@ -112,6 +123,23 @@ def ask_developer(
         "developerResponse": response["data"]["answer"],
         "responseTime": response["data"]["timestamp"],
     }
+
+
+ask_developer = Tool(_ask_developer, name="ask_developer", parameters=AskDeveloper, durable=True)
+
+
+def ask_developer_of(team_names: list[str]) -> Tool:
+    """`ask_developer` as an organization's agents see it: its optional `team` argument offers
+    exactly the organization's teams (an enum in the tool's schema)."""
+    if not team_names:
+        return ask_developer
+    parameters = create_model(
+        "ask_developer_parameters",
+        __base__=AskDeveloper,
+        team=(Literal[tuple(team_names)] | None,
+              Field(None, description="The team to ask, when you know which one should answer")),
+    )  # fmt: skip
+    return Tool(_ask_developer, name="ask_developer", parameters=parameters, durable=True)
 
 
 TOOLS = {

@@ -1,5 +1,9 @@
 """The support workflow: a ticket worked by the support network, durably."""
 
+from datetime import datetime
+
+from django.utils import timezone
+
 from agents import RoutingError, State
 from supportdesk import durable
 from supportdesk.desk import selectors, services
@@ -87,3 +91,20 @@ def support_agent_workflow(ctx):
         "agents": [result.agent_name for result in outcome.results],
         "stopped": outcome.stopped,
     }
+
+
+@durable.function(id="request-reminders", trigger=services.REQUEST_OPENED, retries=2)
+def request_reminders(ctx):
+    """A human request's reminders and escalations, durably: the run sleeps until each nudge
+    (holding no worker, surviving restarts) and ends once the request no longer waits."""
+    question_id = ctx.event["data"]["questionId"]
+    plan = ctx.step.run("plan", services.request_nudge_plan, question_id=question_id)
+    for nudge in plan:
+        # Only the first execution reads the clock: a replay finds the sleep stored.
+        due = datetime.fromisoformat(nudge["at"]) - timezone.now()
+        ctx.step.sleep(f"until.{nudge['action']}", max(due.total_seconds(), 0))
+        done = ctx.step.run(f"nudge.{nudge['action']}", services.request_nudge,
+                            question_id=question_id, action=nudge["action"])  # fmt: skip
+        if not done:
+            return {"ended": "the request no longer waits"}
+    return {"ended": "every nudge sent"}

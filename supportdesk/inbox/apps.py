@@ -33,6 +33,7 @@ class InboxConfig(AppConfig):
         desk.subscribe(desk.QUESTION_EXPIRED, notifications.notify_expired)
         desk.subscribe(desk.TICKET_CHANGED, live.publish_ticket)
         desk.subscribe(desk.TICKET_NEEDS_ATTENTION, notifications.notify_needs_attention)
+        desk.subscribe(desk.REQUEST_NUDGED, notifications.notify_nudged)
         sessions.connect_signals()
         if live_layer_is_in_process() and running_a_command_other_than_serve():
             live.use_outbox()  # the server relays what this process pushes

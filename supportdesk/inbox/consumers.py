@@ -75,6 +75,9 @@ class InboxConsumer(SessionBoundConsumer):
             await self.close()  # before accept: the handshake is refused (403)
             return
         self.filters = InboxFilters.from_query_string(self.scope.get("query_string", b""))
+        self.my_team_ids = await database_sync_to_async(
+            lambda: frozenset(reviewer.teams.values_list("pk", flat=True))
+        )()
         self.group = live.inbox_group(reviewer.organization_id)
         # Join before rendering the list: a change committed in between is pushed, not lost.
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -88,7 +91,7 @@ class InboxConsumer(SessionBoundConsumer):
             self.filters.apply(
                 selectors.questions_pending(organization=reviewer.organization),
                 user_id=self.user_id,
-            ).select_related("claimed_by")
+            ).select_related("claimed_by", "team", "assignee__user").prefetch_related("activity")
         )
         html = render_to_string("inbox/inbox.html#question-list", {"questions": questions,
                                                                    "oob": True})  # fmt: skip
@@ -106,7 +109,8 @@ class InboxConsumer(SessionBoundConsumer):
         question_id = event["question_id"]
         wanted = event["pending"] and self.filters.accepts(
             priority=event["priority"], claimed_by_id=event["claimed_by_id"], user_id=self.user_id,
-            kind=event.get("kind", "question"),
+            kind=event.get("kind", "question"), team_id=event.get("team_id"),
+            assignee_user_id=event.get("assignee_user_id"), my_team_ids=self.my_team_ids,
         )
         if wanted and question_id in self.shown:
             html = event["card"]  # carries hx-swap-oob="true": replaces the card in place

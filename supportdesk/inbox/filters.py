@@ -3,11 +3,11 @@
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from supportdesk.desk.models import Priority, RequestKind
 
-PRIORITY_RANK = {Priority.CRITICAL: 0, Priority.MEDIUM: 1, Priority.LOW: 2}
+URGENCY = {Priority.CRITICAL: 0, Priority.HIGH: 1, Priority.MEDIUM: 2, Priority.LOW: 3}
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,7 @@ class InboxFilters:
     claim: str = ""  # "", "mine" or "unclaimed"
     sort: str = "urgent"  # "urgent" or "newest"
     kind: str = ""  # "", "question" or "approval"
+    scope: str = "teams"  # "teams": my teams' (and unrouted, and mine); "everyone": everyone's
 
     @classmethod
     def from_params(cls, params) -> "InboxFilters":
@@ -24,7 +25,9 @@ class InboxFilters:
         claim = params.get("claim", "")
         sort = params.get("sort", "urgent")
         kind = params.get("kind", "")
+        scope = params.get("scope", "teams")
         return cls(
+            scope=scope if scope in ("teams", "everyone") else "teams",
             priority=priority if priority in Priority.values else "",
             claim=claim if claim in ("mine", "unclaimed") else "",
             sort=sort if sort in ("urgent", "newest") else "urgent",
@@ -37,14 +40,27 @@ class InboxFilters:
         return cls.from_params({key: values[-1] for key, values in parsed.items()})
 
     def as_query(self) -> str:
-        parts = [f"{k}={v}" for k, v in (("priority", self.priority), ("claim", self.claim),
-                                         ("kind", self.kind)) if v]  # fmt: skip
+        pairs = (("priority", self.priority), ("claim", self.claim), ("kind", self.kind),
+                 ("scope", self.scope))  # fmt: skip
+        parts = [f"{key}={value}" for key, value in pairs if value]
         return "&".join([*parts, f"sort={self.sort}"])
 
     def accepts(
-        self, *, priority: str, claimed_by_id: int | None, user_id: int, kind: str = "question"
+        self,
+        *,
+        priority: str,
+        claimed_by_id: int | None,
+        user_id: int,
+        kind: str = "question",
+        team_id: int | None = None,
+        assignee_user_id: int | None = None,
+        my_team_ids: frozenset = frozenset(),
     ) -> bool:
         if self.priority and priority != self.priority:
+            return False
+        if self.scope == "teams" and not (
+            team_id is None or team_id in my_team_ids or assignee_user_id == user_id
+        ):
             return False
         if self.kind and kind != self.kind:
             return False
@@ -55,6 +71,9 @@ class InboxFilters:
         return True
 
     def apply(self, questions: QuerySet, *, user_id: int) -> QuerySet:
+        if self.scope == "teams":
+            mine = Q(team__isnull=True) | Q(team__members__user_id=user_id)
+            questions = questions.filter(mine | Q(assignee__user_id=user_id)).distinct()
         if self.priority:
             questions = questions.filter(ticket__priority=self.priority)
         if self.kind:
@@ -66,7 +85,7 @@ class InboxFilters:
         if self.sort == "newest":
             return questions.order_by("-created_at")
         rank = Case(
-            *[When(ticket__priority=p, then=Value(r)) for p, r in PRIORITY_RANK.items()],
+            *[When(ticket__priority=p, then=Value(r)) for p, r in URGENCY.items()],
             output_field=IntegerField(),
         )
         return questions.annotate(rank=rank).order_by("rank", "expires_at")

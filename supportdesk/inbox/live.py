@@ -48,7 +48,9 @@ def publish_question(question_id) -> None:
     from supportdesk.desk.models import Question
 
     question = (
-        Question.objects.select_related("ticket", "claimed_by").filter(pk=question_id).first()
+        Question.objects.select_related("ticket", "claimed_by", "team", "assignee__user")
+        .filter(pk=question_id)
+        .first()
     )
     if question is None:
         return
@@ -59,6 +61,8 @@ def publish_question(question_id) -> None:
         "priority": question.ticket.priority,
         "claimed_by_id": question.claimed_by_id,
         "kind": question.kind,
+        "team_id": question.team_id,
+        "assignee_user_id": question.assignee.user_id if question.assignee_id else None,
     }
     if message["pending"]:
         message["card"] = render_to_string(

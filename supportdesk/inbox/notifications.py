@@ -13,7 +13,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 
-from supportdesk.desk.services import one_line
+from supportdesk.desk.services import one_line, request_audience
 from supportdesk.desk.webhooks import slack_webhook_problem
 
 logger = logging.getLogger(__name__)
@@ -43,8 +43,9 @@ def question_notify(question_id, kind: str) -> dict[str, bool]:
                "title": one_line(question.ticket.title),
                "url": f"{settings.SITE_URL}/questions/{question.pk}/"}  # fmt: skip
     sent = {"email": False, "slack": False}
+    # Its team only (or its assignee); everyone when it is routed nowhere.
     recipients = list(
-        organization.reviewers.exclude(user__email="").values_list("user__email", flat=True)
+        request_audience(question).exclude(user__email="").values_list("user__email", flat=True)
     )
     if recipients:
         try:
@@ -157,4 +158,52 @@ def ticket_notify(ticket_id: int) -> dict[str, bool]:
             sent["slack"] = True
         except Exception:
             logger.warning("posting ticket %s to Slack failed", ticket_id, exc_info=True)
+    return sent
+
+
+def notify_nudged(activity_id) -> None:
+    """A request was reminded, escalated or assigned: tell the people it now concerns."""
+    from supportdesk.inbox.tasks import nudge_notify_task
+
+    def enqueue() -> None:
+        try:
+            nudge_notify_task(int(activity_id))
+        except Exception:
+            logger.warning("could not enqueue the nudge %s", activity_id, exc_info=True)
+
+    transaction.on_commit(enqueue)
+
+
+def nudge_notify(activity_id: int) -> dict[str, bool]:
+    """Email (and post to Slack) a reminder, an escalation or an assignment."""
+    from supportdesk.desk.models import RequestActivity
+
+    activity = RequestActivity.objects.select_related(
+        "question__ticket__organization", "question__team", "question__assignee"
+    ).get(pk=activity_id)
+    question = activity.question
+    organization = question.ticket.organization
+    context = {"activity": activity, "question": question, "ticket": question.ticket,
+               "url": f"{settings.SITE_URL}/questions/{question.pk}/"}  # fmt: skip
+    sent = {"email": False, "slack": False}
+    audience = request_audience(question, activity=activity)
+    recipients = list(audience.exclude(user__email="").values_list("user__email", flat=True))
+    if recipients:
+        try:
+            subject = one_line(render_to_string("inbox/email/nudge_subject.txt", context))
+            body = render_to_string("inbox/email/nudge_body.txt", context)
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+            sent["email"] = True
+        except Exception:
+            logger.warning("emailing nudge %s failed", activity_id, exc_info=True)
+    if organization.slack_webhook_url:
+        title = slack_escape(one_line(question.ticket.title))
+        what = slack_escape(one_line(f"{activity.action} {activity.detail}"))
+        try:
+            post_to_slack(organization.slack_webhook_url,
+                          f"*Ticket #{question.ticket_id}*: {title} — {what}\n"
+                          f"<{context['url']}|Open the request>")  # fmt: skip
+            sent["slack"] = True
+        except Exception:
+            logger.warning("posting nudge %s to Slack failed", activity_id, exc_info=True)
     return sent

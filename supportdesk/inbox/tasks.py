@@ -16,6 +16,11 @@ def ticket_notify_task(ticket_id: int) -> dict:
     return notifications.ticket_notify(ticket_id)
 
 
+@db_task()
+def nudge_notify_task(activity_id: int) -> dict:
+    return notifications.nudge_notify(activity_id)
+
+
 @db_periodic_task(crontab(minute="*"))
 def send_digests_task() -> int:
     """Once a minute: held notifications go out as one digest per organization and kind."""

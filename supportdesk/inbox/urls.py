@@ -9,6 +9,7 @@ urlpatterns = [
     path("questions/<uuid:question_id>/", views.question_detail, name="question"),
     path("questions/<uuid:question_id>/answer", views.question_answer, name="answer"),
     path("questions/<uuid:question_id>/decide", views.question_decide, name="decide"),
+    path("questions/<uuid:question_id>/assign", views.question_assign, name="assign"),
     path("questions/<uuid:question_id>/claim", views.question_claim, name="claim"),
     path("questions/<uuid:question_id>/release", views.question_release, name="release"),
     path("tickets/", views.ticket_list, name="tickets"),

@@ -42,7 +42,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     questions = filters.apply(
         selectors.questions_pending(organization=request.reviewer.organization),
         user_id=request.user.pk,
-    ).select_related("claimed_by")
+    ).select_related("claimed_by", "team", "assignee__user").prefetch_related("activity")
     return render(request, "inbox/inbox.html", {
         "questions": questions, "filters": filters, "priorities": Priority.values,
         "tab": "pending",
@@ -69,9 +69,14 @@ def _question_page(request, question, *, error: str = "", answer: str = "",
     fields = argument_forms.fields_for(question.tool_schema or {},
                                        edit.get("arguments", question.arguments or {}),
                                        edit.get("errors"))  # fmt: skip
+    organization = question.ticket.organization
+    assignable = {
+        "reviewers": list(organization.reviewers.select_related("user")),
+        "teams": list(organization.teams.all()),
+    }
     return render(request, "inbox/question.html", {
         "question": question, "ticket": question.ticket, "timeline": run_timeline(question.run),
-        "error": error, "now": timezone.now(), "fields": fields,
+        "error": error, "now": timezone.now(), "fields": fields, "assignable": assignable,
         "decision": edit.get("decision", ""), "message": edit.get("message", ""),
         # What the reviewer typed, back in the form; a NUL (refused: PostgreSQL can't store it)
         # shows as the replacement character, so they see where it was.
@@ -130,6 +135,25 @@ def question_decide(request: HttpRequest, question_id) -> HttpResponse:
     if request.htmx:
         return HttpResponseClientRefresh()
     return redirect("inbox:inbox")
+
+
+@require_POST
+@reviewer_required
+def question_assign(request: HttpRequest, question_id) -> HttpResponse:
+    """Give the request to a reviewer or a team of the organization; recorded as this
+    reviewer's doing, and the new assignee or team is told."""
+    organization = request.reviewer.organization
+    question = selectors.question_get(question_id, organization=organization)
+    kind, _, target_id = request.POST.get("to", "").partition(":")
+    reviewer = organization.reviewers.filter(pk=target_id).first() if kind == "reviewer" else None
+    team = organization.teams.filter(pk=target_id).first() if kind == "team" else None
+    try:
+        services.request_assign(question=question, actor=request.reviewer.display_name,
+                                reviewer=reviewer, team=team, channel=Channel.WEB)  # fmt: skip
+        messages.success(request, "Assigned.")
+    except DeskError as exc:
+        messages.error(request, exc.message)
+    return redirect("inbox:question", question_id=question.pk)
 
 
 @require_POST

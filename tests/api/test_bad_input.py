@@ -95,7 +95,7 @@ def test_invalid_fields_are_422_naming_each_field(api):
     problems = {tuple(e["loc"]): e["msg"] for e in response.json()["detail"]}
     assert problems == {
         ("body", "payload", "title"): "String should have at least 1 character",
-        ("body", "payload", "priority"): "Input should be 'low', 'medium' or 'critical'",
+        ("body", "payload", "priority"): "Input should be 'low', 'medium', 'high' or 'critical'",
         ("body", "payload", "body"): "Input should be a valid string",
     }
     missing = post_json(api, "/api/tickets", {})

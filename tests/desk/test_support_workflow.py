@@ -211,7 +211,7 @@ def test_a_second_created_event_for_a_live_ticket_starts_no_second_worker(organi
     [
         ({"title": "  "}, "title must not be blank"),
         ({"title": "x" * 301}, "title is 301 characters long; the limit is 300"),
-        ({"title": "ok", "priority": "urgent"}, "priority must be one of low, medium, critical"),
+        ({"title": "ok", "priority": "urgent"}, "priority must be one of low, medium, high, crit"),
     ],
 )
 def test_bad_ticket_input_is_refused_and_nothing_is_stored(organization, kwargs, message):

@@ -8,6 +8,7 @@ else. The modules behind this package are its rooms: `tickets` (a ticket's life)
 from supportdesk.desk.services.base import (
     DEVELOPER_RESPONSE,
     MAX_TEXT,
+    REQUEST_OPENED,
     TICKET_CLOSED,
     TICKET_CREATED,
     TOOL_DECISION,
@@ -33,6 +34,14 @@ from supportdesk.desk.services.questions import (
     response_event_id,
     ticket_back_to_work,
 )
+from supportdesk.desk.services.requests import (
+    nudges_summary,
+    request_assign,
+    request_audience,
+    request_nudge,
+    request_nudge_plan,
+    request_terms,
+)
 from supportdesk.desk.services.status import ticket_set_status
 from supportdesk.desk.services.tickets import (
     one_line,
@@ -41,6 +50,7 @@ from supportdesk.desk.services.tickets import (
     ticket_conversation,
     ticket_create,
     ticket_has_live_run,
+    ticket_holding_reply,
     ticket_manual_reply,
     ticket_message,
     ticket_reopen,
@@ -56,6 +66,7 @@ from supportdesk.desk.services.tickets import (
 __all__ = [
     "DEVELOPER_RESPONSE",
     "MAX_TEXT",
+    "REQUEST_OPENED",
     "TICKET_CLOSED",
     "TICKET_CREATED",
     "TOOL_DECISION",
@@ -63,6 +74,7 @@ __all__ = [
     "approval_open",
     "clean_text",
     "hash_text",
+    "nudges_summary",
     "one_line",
     "organization_tenant",
     "question_answer",
@@ -73,6 +85,11 @@ __all__ = [
     "question_release",
     "questions_cancel",
     "questions_cancel_for_run",
+    "request_assign",
+    "request_audience",
+    "request_nudge",
+    "request_nudge_plan",
+    "request_terms",
     "response_event_id",
     "ticket_admit",
     "ticket_back_to_work",
@@ -80,6 +97,7 @@ __all__ = [
     "ticket_conversation",
     "ticket_create",
     "ticket_has_live_run",
+    "ticket_holding_reply",
     "ticket_manual_reply",
     "ticket_message",
     "ticket_reopen",

@@ -11,6 +11,7 @@ TICKET_CREATED = "app/support.ticket.created"
 TICKET_CLOSED = "app/support.ticket.closed"
 DEVELOPER_RESPONSE = "app/support.ticket.developer-response"
 TOOL_DECISION = "app/support.ticket.tool-decision"
+REQUEST_OPENED = "app/support.request.opened"  # starts the request's reminders
 MAX_TEXT = 20_000
 
 

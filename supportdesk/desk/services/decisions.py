@@ -28,6 +28,7 @@ from supportdesk.desk.services.questions import (
     response_event_id,
     ticket_back_to_work,
 )
+from supportdesk.desk.services.requests import request_route
 from supportdesk.desk.services.status import lock_tickets, ticket_set_status
 
 
@@ -41,6 +42,7 @@ def approval_open(
         arguments=request.arguments, tool_schema=request.json_schema,
         question=f"{request.agent} wants to call {request.tool}", expires_at=expires_at,
     )  # fmt: skip
+    request_route(approval)
     observers.announce(observers.QUESTION_OPENED, approval.pk)
     ticket_set_status(ticket_id, TicketStatus.WAITING,
                       f"{request.agent} asks a reviewer to approve {request.tool}")  # fmt: skip

@@ -20,6 +20,7 @@ from supportdesk.desk.services.base import (
     organization_tenant,
     user_display_name,
 )
+from supportdesk.desk.services.requests import request_route
 from supportdesk.desk.services.status import lock_tickets, ticket_set_status
 
 
@@ -32,8 +33,10 @@ def question_open(
     question: str,
     context: str,
     expires_at: datetime,
+    team: str = "",
 ) -> Question:
-    """Called by `ask_developer` inside the transaction that registers its wait."""
+    """Called by `ask_developer` inside the transaction that registers its wait; `team` is the
+    team the agent chose (else the organization's routing rules decide)."""
     question = Question.objects.create(
         id=question_id,
         ticket_id=ticket_id,
@@ -43,6 +46,7 @@ def question_open(
         context=clean_text(context, field="context", required=False),
         expires_at=expires_at,
     )
+    request_route(question, chosen_team=team)
     observers.announce(observers.QUESTION_OPENED, question.pk)
     ticket_set_status(ticket_id, TicketStatus.WAITING, f"{agent} asked a developer")
     return question

@@ -188,6 +188,18 @@ def ticket_reply(*, ticket_id: int, run_id, agent: str, body: str) -> Reply:
     return reply
 
 
+HOLDING_REPLY = (
+    "Thanks for your patience: this needs one of our engineers, and we have asked one. We will "
+    "write again as soon as we hear back."
+)
+
+
+def ticket_holding_reply(*, ticket_id: int, run_id, agent: str) -> int:
+    """A critical ticket's customer hears first that a person is looking into it (an
+    organization's choice, `holding_reply`)."""
+    return ticket_reply(ticket_id=ticket_id, run_id=run_id, agent=agent, body=HOLDING_REPLY).pk
+
+
 def ticket_run_completed(*, ticket_id: int, run_id, resolution: str) -> Ticket:
     """The workflow's last step: the ticket is resolved if this run replied to the customer and
     no developer question of it expired; otherwise it needs attention, and says why."""

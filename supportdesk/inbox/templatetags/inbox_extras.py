@@ -29,3 +29,11 @@ def readable_arguments(arguments) -> list[tuple[str, str, bool]]:
         else:
             shown.append((label, pretty_json(value), False))
     return shown
+
+
+@register.filter
+def nudges(question) -> str:
+    """"reminded 10:42 · escalated to on-call 11:05", for a request's card."""
+    from supportdesk.desk.services import nudges_summary
+
+    return nudges_summary(question)
