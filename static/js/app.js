@@ -91,9 +91,13 @@
     return form && form.dataset.draftKey ? "draft:" + form.dataset.draftKey : null;
   }
   function restoreDrafts() {
+    var state = document.getElementById("question-state");
+    var settled = state && state.dataset.open === "false" && !document.querySelector("[role=alert]");
     document.querySelectorAll("form[data-draft-key] textarea").forEach(function (field) {
-      var saved = window.sessionStorage.getItem(draftKey(field));
-      if (saved && !field.value) field.value = saved;
+      var key = draftKey(field), saved = window.sessionStorage.getItem(key);
+      if (settled) window.sessionStorage.removeItem(key);  // answered, expired: nothing to keep
+      else if (field.value) window.sessionStorage.setItem(key, field.value);  // a refused answer
+      else if (saved) field.value = saved;
     });
   }
 
@@ -126,10 +130,6 @@
     updateCounter(field);
     var key = draftKey(field);
     if (key) window.sessionStorage.setItem(key, field.value);
-  });
-  document.addEventListener("submit", function (event) {
-    if (event.defaultPrevented || !event.target.dataset.draftKey) return;
-    window.sessionStorage.removeItem("draft:" + event.target.dataset.draftKey);
   });
   // Ctrl+Enter (⌘+Enter) in a text box sends its form, confirmations included.
   document.addEventListener("keydown", function (event) {
