@@ -14,3 +14,8 @@ if __name__ == "__main__":
         execute_from_command_line(sys.argv)
     except UnsafeSettings as exc:
         refuse_to_start(exc)
+    except BrokenPipeError:
+        # `manage.py ticket show 3 | head`: the reader stopped reading, which is no error of ours.
+        # Point stdout at /dev/null so that flushing it at exit doesn't raise a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

@@ -3,6 +3,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+admin.site.site_header = "supportdesk administration"
+admin.site.site_title = "supportdesk admin"
+admin.site.index_title = "Organizations, agents, tickets and runs"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

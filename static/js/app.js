@@ -15,14 +15,20 @@
   }
 
   function tick() {
-    var now = Date.now();
+    var now = Date.now(), expiredCards = false;
     document.querySelectorAll("[data-expires]").forEach(function (el) {
       var left = (Date.parse(el.dataset.expires) - now) / 1000;
       el.textContent = left > 0 ? span(left) + " left" : "expired";
       el.classList.toggle("urgent", left > 0 && left < 900);
+      if (left > 0) return;
+      // Past its deadline nothing is taken any more: the card leaves the list, the question
+      // page's forms stop sending (the server's word follows when the run times out).
       var card = el.closest(".card");
-      if (card) card.classList.toggle("is-expired", left <= 0);
+      if (card) { card.remove(); expiredCards = true; }
+      var state = el.closest("#question-state");
+      if (state && state.dataset.open === "true") { state.dataset.open = "false"; followQuestionState(); }
     });
+    if (expiredCards) sortCards();
     document.querySelectorAll("[data-since]").forEach(function (el) {
       el.textContent = span((now - Date.parse(el.dataset.since)) / 1000);
     });
@@ -69,8 +75,82 @@
     var action = card.querySelector('[data-key="' + event.key + '"]');
     if (action) { event.preventDefault(); action.click(); }
   });
-  document.addEventListener("htmx:wsAfterMessage", function () { sortCards(); tick(); });
+  // The question page. A refused answer is shown at the POST's URL: put the page's own URL back,
+  // so that a reload is a GET of the question and never a dead "method not allowed".
+  function restoreUrl() {
+    var url = document.body.dataset.canonicalUrl;
+    if (url && window.location.pathname !== url && window.history.replaceState) {
+      window.history.replaceState(null, "", url);
+    }
+  }
+
+  // What's typed is kept in the tab's session storage until it is sent: a reload, a refresh after
+  // a claim or a lost connection does not throw it away.
+  function draftKey(field) {
+    var form = field.form;
+    return form && form.dataset.draftKey ? "draft:" + form.dataset.draftKey : null;
+  }
+  function restoreDrafts() {
+    var state = document.getElementById("question-state");
+    var settled = state && state.dataset.open === "false" && !document.querySelector("[role=alert]");
+    document.querySelectorAll("form[data-draft-key] textarea").forEach(function (field) {
+      var key = draftKey(field), saved = window.sessionStorage.getItem(key);
+      if (settled) window.sessionStorage.removeItem(key);  // answered, expired: nothing to keep
+      else if (field.value) window.sessionStorage.setItem(key, field.value);  // a refused answer
+      else if (saved) field.value = saved;
+    });
+  }
+
+  function characters(text) { return Array.from(text.trim()).length; }
+  function updateCounter(field) {
+    var counter = field.getAttribute("aria-describedby") &&
+      document.getElementById(field.getAttribute("aria-describedby").split(" ")[0]);
+    if (!counter || !field.dataset.limit) return;
+    var limit = Number(field.dataset.limit), used = characters(field.value);
+    counter.textContent = used > limit
+      ? (used - limit).toLocaleString() + " characters over the limit of " + limit.toLocaleString()
+      : used.toLocaleString() + " of " + limit.toLocaleString() + " characters";
+    counter.classList.toggle("over", used > limit);
+  }
+
+  // Someone else answered, or it expired, while this page was open: its forms can't be sent any
+  // more, but what the reviewer wrote stays, to copy.
+  function followQuestionState() {
+    var state = document.getElementById("question-state");
+    if (!state) return;
+    var open = state.dataset.open === "true";
+    document.querySelectorAll(".request-form button[type=submit]").forEach(function (button) {
+      button.disabled = !open;
+    });
+  }
+
+  document.addEventListener("input", function (event) {
+    var field = event.target;
+    if (!field.matches || !field.matches("textarea")) return;
+    updateCounter(field);
+    var key = draftKey(field);
+    if (key) window.sessionStorage.setItem(key, field.value);
+  });
+  // Ctrl+Enter (⌘+Enter) in a text box sends its form, confirmations included.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+    var field = event.target;
+    if (!field.matches || !field.matches("textarea") || !field.form) return;
+    var button = field.form.querySelector("button[type=submit]");
+    if (button && button.disabled) return;
+    event.preventDefault();
+    field.form.requestSubmit(button || undefined);
+  });
+
+  document.addEventListener("htmx:wsAfterMessage", function () { sortCards(); tick(); followQuestionState(); });
+  document.addEventListener("htmx:afterSwap", followQuestionState);
   document.addEventListener("htmx:wsOpen", function () { setLive("on"); });
   document.addEventListener("htmx:wsClose", function () { setLive("off"); });
-  document.addEventListener("DOMContentLoaded", function () { sortCards(); tick(); setInterval(tick, 1000); });
+  document.addEventListener("DOMContentLoaded", function () {
+    restoreUrl();
+    restoreDrafts();
+    document.querySelectorAll("textarea[data-limit]").forEach(updateCounter);
+    followQuestionState();
+    sortCards(); tick(); setInterval(tick, 1000);
+  });
 })();

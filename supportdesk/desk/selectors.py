@@ -5,6 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from supportdesk.desk.errors import NotFound
 from supportdesk.desk.models import (
@@ -56,7 +57,11 @@ def question_get(question_id, *, organization: Organization | None = None) -> Qu
 
 
 def questions_pending(*, organization: Organization | None = None) -> QuerySet[Question]:
-    questions = Question.objects.filter(status=QuestionStatus.PENDING).select_related("ticket")
+    """Requests that can still be answered: past its deadline a request waits out a short grace
+    period for its run's timeout, but no answer is taken any more, so it is not listed."""
+    questions = Question.objects.filter(
+        status=QuestionStatus.PENDING, expires_at__gt=timezone.now()
+    ).select_related("ticket")
     if organization is not None:
         questions = questions.filter(ticket__organization=organization)
     return questions.order_by("created_at")

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from supportdesk.durable.models import Event, Run, RunTransition, Step, Wait
 from supportdesk.durable.services import run_cancel, run_retry
 from supportdesk.durable.tenancy import admin_tenants
+from supportdesk.durable.timeline import compact
 from supportdesk.scoped_admin import ScopedAdminMixin
 
 
@@ -25,8 +26,15 @@ class ReadOnlyInline(admin.TabularInline):
 
 class StepInline(ReadOnlyInline):
     model = Step
-    fields = ["position", "key", "kind", "status", "attempts", "duration", "output", "error"]
+    fields = ["position", "key", "kind", "status", "attempts", "duration", "output_excerpt",
+              "error"]  # fmt: skip
     readonly_fields = fields
+
+    @admin.display(description="output")
+    def output_excerpt(self, step: Step) -> str:
+        # The whole output can be a model response of many kilobytes; the run's timeline (API,
+        # CLI, ticket page) has it in full.
+        return "" if step.output is None else compact(step.output, 600)
 
     @admin.display(description="duration")
     def duration(self, step: Step) -> str:

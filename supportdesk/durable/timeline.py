@@ -30,7 +30,8 @@ class TimelineEntry:
     output_tokens: int | None = None
     result: Any = None
     is_error: bool = False
-    resolution: str = ""
+    resolution: str = ""  # for developers: event names and ids
+    wait_summary: str = ""  # for reviewers: what the run waited for, in words
     actor: str = ""  # who acted (an agent, a router), as the framework stored it on the step
     tool_name: str = ""
 
@@ -41,6 +42,15 @@ class TimelineEntry:
     @property
     def is_inference(self) -> bool:
         return self.kind in ("infer", "route")
+
+
+_EVENT_DESCRIPTIONS: dict[str, str] = {}
+
+
+def describe_event(name: str, description: str) -> None:
+    """How a wait for event `name` reads to a person ("a developer's answer"): the app that owns
+    the event says it, so that no internal name reaches the pages."""
+    _EVENT_DESCRIPTIONS[name] = description
 
 
 def run_timeline(run: Run) -> list[TimelineEntry]:
@@ -71,6 +81,7 @@ def _entry(step: Step, wait: Wait | None) -> TimelineEntry:
         entry.result, entry.is_error = output["result"], bool(output.get("is_error"))
     elif step.kind == "wait":
         entry.resolution = _resolution(step, wait)
+        entry.wait_summary = _wait_summary(wait)
     else:
         entry.result = output
     return entry
@@ -86,6 +97,19 @@ def _resolution(step: Step, wait: Wait | None) -> str:
     if wait.status == "cancelled":
         return "cancelled"
     return f"waiting for {wait.event_name} until {wait.expires_at:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _wait_summary(wait: Wait | None) -> str:
+    if wait is None:
+        return ""
+    what = _EVENT_DESCRIPTIONS.get(wait.event_name, "an event")
+    if wait.status == "resolved":
+        return f"Got {what}."
+    if wait.status == "timed_out":
+        return f"No {what.removeprefix('a ').removeprefix('an ')} in time: went on without one."
+    if wait.status == "cancelled":
+        return "Stopped waiting: the run was stopped."
+    return f"Waiting for {what} until {wait.expires_at:%Y-%m-%d %H:%M} UTC."
 
 
 def compact(value: Any, limit: int = 160) -> str:

@@ -125,6 +125,47 @@ class InboxConsumer(SessionBoundConsumer):
         await self.send(text_data=html)
 
 
+class QuestionConsumer(SessionBoundConsumer):
+    """A question's page: its state (answered, expired, claimed by whom) redrawn as it changes,
+    while the reviewer's half-written answer stays untouched."""
+
+    async def connect(self) -> None:
+        question_id = self.scope["url_route"]["kwargs"]["question_id"]
+        reviewer = await self.join_as_reviewer()
+        self.question_id = None
+        if reviewer is not None:
+            self.question_id = await database_sync_to_async(self._visible)(question_id, reviewer)
+        if self.question_id is None:
+            await self.close()
+            return
+        self.group = live.question_group(self.question_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.question_state({})  # what changed while the page loaded or the socket was down
+
+    def _visible(self, question_id, reviewer):
+        try:
+            return selectors.question_get(question_id, organization=reviewer.organization).pk
+        except NotFound:
+            return None
+
+    async def disconnect(self, code: int) -> None:
+        await self.leave()
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        """Nothing to receive."""
+
+    async def question_state(self, event: dict) -> None:
+        await self.send(text_data=await database_sync_to_async(self._render)())
+
+    def _render(self) -> str:
+        question = selectors.question_get(self.question_id)
+        return render_to_string("inbox/question.html#state",
+                                {"question": question, "user": self.scope["user"], "oob": True})
+
+
 class TicketConsumer(SessionBoundConsumer):
     """A ticket page: its replies, questions and run timelines, re-rendered as the runs progress."""
 

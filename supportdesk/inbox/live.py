@@ -25,6 +25,11 @@ def run_group(run_id) -> str:
     return f"run-{run_id}"
 
 
+def question_group(question_id) -> str:
+    """The pages open on one question: they redraw its state when someone answers or claims."""
+    return f"question-{question_id}"
+
+
 def user_group(user_id: int) -> str:
     """Every socket a user has open, so that they can all be closed at once."""
     return f"user-{user_id}"
@@ -54,10 +59,11 @@ def publish_question(question_id) -> None:
     )
     if question is None:
         return
+    _send(question_group(question.pk), {"type": "question.state"})
     message = {
         "type": "question.changed",
         "question_id": str(question.pk),
-        "pending": question.status == "pending",
+        "pending": question.is_open,  # past its deadline it leaves the list, grace or not
         "priority": question.ticket.priority,
         "claimed_by_id": question.claimed_by_id,
         "kind": question.kind,

@@ -4,7 +4,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -63,6 +63,21 @@ def question_detail(request: HttpRequest, question_id) -> HttpResponse:
     return _question_page(request, question)
 
 
+def question_action(view):
+    """A POST-only action of a question page: opened by GET (a reload, a shared link), it leads
+    back to the page, never to a dead 405."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, question_id) -> HttpResponse:
+        if request.method in ("GET", "HEAD"):
+            return redirect("inbox:question", question_id=question_id)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["GET", "POST"])
+        return view(request, question_id)
+
+    return wrapped
+
+
 def _question_page(request, question, *, error: str = "", answer: str = "",
                    status: int = 200, edit: dict | None = None) -> HttpResponse:  # fmt: skip
     edit = edit or {}
@@ -78,13 +93,14 @@ def _question_page(request, question, *, error: str = "", answer: str = "",
         "question": question, "ticket": question.ticket, "timeline": run_timeline(question.run),
         "error": error, "now": timezone.now(), "fields": fields, "assignable": assignable,
         "decision": edit.get("decision", ""), "message": edit.get("message", ""),
+        "answer_limit": services.MAX_TEXT,
         # What the reviewer typed, back in the form; a NUL (refused: PostgreSQL can't store it)
         # shows as the replacement character, so they see where it was.
         "answer": answer.replace("\x00", "\ufffd"),
     }, status=status)  # fmt: skip
 
 
-@require_POST
+@question_action
 @reviewer_required
 def question_answer(request: HttpRequest, question_id) -> HttpResponse:
     question = selectors.question_get(question_id, organization=request.reviewer.organization)
@@ -101,7 +117,7 @@ def question_answer(request: HttpRequest, question_id) -> HttpResponse:
     return redirect("inbox:inbox")
 
 
-@require_POST
+@question_action
 @reviewer_required
 def question_decide(request: HttpRequest, question_id) -> HttpResponse:
     """A decision on a proposed tool call. A refused one keeps what the reviewer typed."""
@@ -137,7 +153,7 @@ def question_decide(request: HttpRequest, question_id) -> HttpResponse:
     return redirect("inbox:inbox")
 
 
-@require_POST
+@question_action
 @reviewer_required
 def question_assign(request: HttpRequest, question_id) -> HttpResponse:
     """Give the request to a reviewer or a team of the organization; recorded as this
@@ -156,13 +172,13 @@ def question_assign(request: HttpRequest, question_id) -> HttpResponse:
     return redirect("inbox:question", question_id=question.pk)
 
 
-@require_POST
+@question_action
 @reviewer_required
 def question_claim(request: HttpRequest, question_id) -> HttpResponse:
     return _claim_or_release(request, question_id, services.question_claim)
 
 
-@require_POST
+@question_action
 @reviewer_required
 def question_release(request: HttpRequest, question_id) -> HttpResponse:
     return _claim_or_release(request, question_id, services.question_release)
@@ -170,10 +186,18 @@ def question_release(request: HttpRequest, question_id) -> HttpResponse:
 
 def _claim_or_release(request, question_id, action) -> HttpResponse:
     question = selectors.question_get(question_id, organization=request.reviewer.organization)
+    problem = ""
     try:
         action(question=question, user=request.user)
     except DeskError as exc:
-        messages.error(request, exc.message)
+        problem = exc.message
+    if request.htmx and request.htmx.target == "question-state":
+        # The question page's own claim button: only its state is redrawn, so that what the
+        # reviewer is typing stays where it is.
+        return render(request, "inbox/question.html#state",
+                      {"question": question, "claim_problem": problem})  # fmt: skip
+    if problem:
+        messages.error(request, problem)
     if request.htmx:
         return HttpResponseClientRefresh()
     return redirect(_safe_next(request, default=f"/questions/{question.pk}/"))

@@ -51,6 +51,8 @@ def test_seeded_defaults_reproduce_the_support_network(organization):
         ({"system_prompt": "   "}, "This field is required"),
         ({"tools": ["reply_to_customer", "rm_rf"]}, "Select a valid choice. rm_rf is not one"),
         ({"temperature": "3"}, "Temperature must be between 0 and 1."),
+        ({"max_tokens": "0"}, "Max tokens must be between 1 and 64,000."),
+        ({"max_tokens": "64001"}, "Max tokens must be between 1 and 64,000."),
     ],
 )
 def test_invalid_agent_configuration_is_refused_with_a_message(

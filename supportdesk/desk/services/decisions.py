@@ -109,7 +109,7 @@ def approval_decide(
         ).update(status=QuestionStatus.ANSWERED, decision=decision,
                  decided_arguments=arguments if decision == Decision.EDIT else None,
                  decision_message=message, answer=Decision(decision).label, answered_at=now,
-                 answered_by=decided_by, answered_by_user=user, answered_via=channel,
+                 closed_at=now, answered_by=decided_by, answered_by_user=user, answered_via=channel,
                  answered_key=key_name[:250])  # fmt: skip
         approval.refresh_from_db()
         if not won:

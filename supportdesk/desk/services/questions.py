@@ -84,8 +84,8 @@ def question_answer(
         won = Question.objects.filter(
             pk=question.pk, status=QuestionStatus.PENDING, expires_at__gt=now
         ).update(status=QuestionStatus.ANSWERED, answer=answer, answered_by=answered_by,
-                 answered_by_user=user, answered_at=now, answered_via=channel,
-                 answered_key=key_name[:250])  # fmt: skip
+                 answered_by_user=user, answered_at=now, closed_at=now,
+                 answered_via=channel, answered_key=key_name[:250])  # fmt: skip
         question.refresh_from_db()
         if not won:
             raise Conflict(question_closed_message(question))
@@ -169,7 +169,7 @@ def question_expire(*, question_id) -> bool:
     with transaction.atomic():
         lock_tickets(*Question.objects.filter(pk=question_id).values_list("ticket_id", flat=True))
         expired = Question.objects.filter(pk=question_id, status=QuestionStatus.PENDING).update(
-            status=QuestionStatus.EXPIRED
+            status=QuestionStatus.EXPIRED, closed_at=timezone.now()
         )
         if expired:
             observers.announce(observers.QUESTION_EXPIRED, question_id)
@@ -189,7 +189,7 @@ def questions_cancel_for_run(run_id) -> None:
 def questions_cancel(pending) -> None:
     ids = list(pending.values_list("pk", flat=True))
     Question.objects.filter(pk__in=ids, status=QuestionStatus.PENDING).update(
-        status=QuestionStatus.CANCELLED
+        status=QuestionStatus.CANCELLED, closed_at=timezone.now()
     )
     for question_id in ids:
         observers.announce(observers.QUESTION_CHANGED, question_id)

@@ -37,3 +37,25 @@ def nudges(question) -> str:
     from supportdesk.desk.services import nudges_summary
 
     return nudges_summary(question)
+
+
+@register.filter
+def call_summary(value, limit: int = 90) -> str:
+    """One line for a tool's arguments or result: `query: "refund policy"`, `3 items`."""
+    if isinstance(value, dict):
+        parts = [f"{name}: {_short(item)}" for name, item in value.items()]
+        text = ", ".join(parts)
+    elif isinstance(value, list):
+        text = f"{len(value)} item{'' if len(value) == 1 else 's'}"
+    else:
+        text = _short(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _short(value) -> str:
+    if isinstance(value, str):
+        line = " ".join(value.split())
+        return f"“{line[:60]}…”" if len(line) > 60 else f"“{line}”"
+    if isinstance(value, list | dict):
+        return f"{len(value)} item{'' if len(value) == 1 else 's'}"
+    return json.dumps(value, default=str)
