@@ -36,16 +36,17 @@ def test_every_page_passes_axe(browser, app, approving_organization, django_user
     from tests.conftest import make_reviewer
 
     ann = make_reviewer("ann", approving_organization, first_name="Ann", last_name="Lee")
-    question_ticket = services.ticket_create(organization=approving_organization,
-                                             title="Checkout crashes", priority="critical")  # fmt: skip
+    org = approving_organization
+    question_ticket = services.ticket_create(organization=org, title="Checkout crashes",
+                                             priority="critical")  # fmt: skip
     question = wait_until(lambda: Question.objects.filter(ticket=question_ticket).first())
     # A second ticket's question answered: its reply waits for approval.
-    approval_ticket = services.ticket_create(organization=approving_organization,
-                                             title="Refund twice charged", priority="critical")  # fmt: skip
+    approval_ticket = services.ticket_create(organization=org, title="Refund twice charged",
+                                             priority="critical")  # fmt: skip
     answered = wait_until(lambda: Question.objects.filter(ticket=approval_ticket).first())
     services.question_answer(question=answered, answered_by="Dev", answer="Fixed in 2.4.2.")
-    approval = wait_until(lambda: Question.objects.filter(ticket=approval_ticket,
-                                                          kind=RequestKind.APPROVAL).first())  # fmt: skip
+    approvals = Question.objects.filter(ticket=approval_ticket, kind=RequestKind.APPROVAL)
+    approval = wait_until(approvals.first)
     stranger = django_user_model.objects.create_user("eve", password="pw")
 
     pages = {

@@ -34,8 +34,9 @@ def test_opening_an_action_url_leads_back_to_the_question(ann, ask, organization
     assert Question.objects.get(pk=question.pk).status == QuestionStatus.PENDING
 
 
-def test_a_refused_answer_keeps_its_text_and_the_page_moves_back_to_its_url(ann, ask,
-                                                                           organization):  # fmt: skip
+def test_a_refused_answer_keeps_its_text_and_the_page_moves_back_to_its_url(
+    ann, ask, organization
+):
     question = ask(organization)
     too_long = "Ship the fix. " * 2_000  # 28,000 characters; the limit is 20,000
     response = signed_in(ann).post(f"/questions/{question.pk}/answer", {"answer": too_long})
@@ -62,8 +63,9 @@ def test_losing_the_race_keeps_the_text_but_nothing_can_send_it(ann, bob, ask, o
     assert "disabled" in submit
 
 
-def test_the_page_says_you_for_your_own_claim_and_warns_of_someone_elses(ann, bob, ask,
-                                                                          organization):  # fmt: skip
+def test_the_page_says_you_for_your_own_claim_and_warns_of_someone_elses(
+    ann, bob, ask, organization
+):
     question = ask(organization)
     services.question_claim(question=question, user=ann)
     mine = signed_in(ann).get(f"/questions/{question.pk}/").content.decode()
@@ -78,14 +80,13 @@ def test_the_page_says_you_for_your_own_claim_and_warns_of_someone_elses(ann, bo
 def test_claiming_from_the_page_redraws_only_its_state(ann, bob, ask, organization):
     """htmx swaps the state block alone, so a half-written answer stays where it is."""
     question = ask(organization)
-    response = signed_in(ann).post(f"/questions/{question.pk}/claim",
-                                   HTTP_HX_REQUEST="true", HTTP_HX_TARGET="question-state")  # fmt: skip
+    htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "question-state"}
+    response = signed_in(ann).post(f"/questions/{question.pk}/claim", **htmx)
     fragment = response.content.decode().strip()
     assert response.status_code == 200
     assert fragment.startswith('<div id="question-state"') and "Claimed by you" in fragment
     assert "<html" not in fragment and 'name="answer"' not in fragment
-    lost = signed_in(bob).post(f"/questions/{question.pk}/claim",
-                               HTTP_HX_REQUEST="true", HTTP_HX_TARGET="question-state")  # fmt: skip
+    lost = signed_in(bob).post(f"/questions/{question.pk}/claim", **htmx)
     assert "Already claimed by Ann Lee." in lost.content.decode()
     assert Question.objects.get(pk=question.pk).claimed_by == ann
 
@@ -142,8 +143,9 @@ def test_the_question_socket_follows_answers_and_claims(ann, bob, carol, ask, or
     run(scenario)
 
 
-def test_history_says_when_a_question_closed_not_when_it_would_have_expired(ann, ask,
-                                                                           organization):  # fmt: skip
+def test_history_says_when_a_question_closed_not_when_it_would_have_expired(
+    ann, ask, organization
+):
     question = ask(organization)
     services.ticket_close(ticket=question.ticket, actor="Ann Lee")
     cancelled = Question.objects.get(pk=question.pk)
