@@ -342,3 +342,9 @@ ANTHROPIC_MODEL = os.environ.get("ANTHROPIC_MODEL", "claude-haiku-4-5")
 # An answer accepted just before a question expires still reaches its run: the run's wait outlives
 # the question by this much.
 QUESTION_ANSWER_GRACE = os.environ.get("SUPPORTDESK_QUESTION_ANSWER_GRACE", "30s")
+# Similar questions are grouped by word overlap, offline; with an embeddings endpoint (OpenAI- or
+# Voyage-compatible: POST {"model", "input"} → {"data": [{"embedding"}]}) by embeddings instead.
+EMBEDDINGS_URL = os.environ.get("SUPPORTDESK_EMBEDDINGS_URL", "")
+EMBEDDINGS_MODEL = os.environ.get("SUPPORTDESK_EMBEDDINGS_MODEL", "voyage-3.5-lite")
+EMBEDDINGS_API_KEY = os.environ.get("SUPPORTDESK_EMBEDDINGS_API_KEY", "")
+EMBEDDINGS_THRESHOLD = float(os.environ.get("SUPPORTDESK_EMBEDDINGS_THRESHOLD", "0.8"))

@@ -24,9 +24,12 @@ from supportdesk.api.schemas import (
     DecisionIn,
     EventIds,
     EventOrEvents,
+    GroupAnswerOut,
     MessageIn,
     Pagination,
     QuestionFilters,
+    QuestionGroupFilters,
+    QuestionGroupPage,
     QuestionOut,
     QuestionPage,
     RunDetail,
@@ -269,6 +272,37 @@ def question_decide(request: HttpRequest, question_id: uuid.UUID, payload: Decis
         message=payload.message, decided_by=_actor(request, payload.decided_by),
         channel=Channel.API, key_name=str(request.auth),
     )  # fmt: skip
+
+
+# --- Question groups (incidents) ----------------------------------------------------------------
+@api.get("/question-groups", response={200: QuestionGroupPage, **errors(401, 422)},
+         tags=["questions"])  # fmt: skip
+def question_group_list(request: HttpRequest, filters: Query[QuestionGroupFilters]):
+    """Incidents: similar questions grouped as they opened, newest first; by default those with
+    questions still waiting. One answer to a group answers all of them."""
+    groups = desk_selectors.question_groups_for(organization=organization_of(request),
+                                                pending_only=filters.pending)  # fmt: skip
+    return page_of(groups, filters)
+
+
+@api.post("/question-groups/{group_id}/answer",
+          response={200: GroupAnswerOut, **errors(400, 401, 404, 409, 413, 422)},
+          tags=["questions"])  # fmt: skip
+def question_group_answer(request: HttpRequest, group_id: int, payload: AnswerIn):
+    """Answer every waiting question of the group at once: each run resumes with this answer,
+    exactly once. Questions answered, expired or cancelled meanwhile are listed in `skipped`;
+    a group with none waiting is a 409."""
+    group = desk_selectors.question_group_get(group_id, organization=organization_of(request))
+    result = desk_services.group_answer(
+        group=group, answer=payload.answer, answered_by=payload.answered_by,
+        channel=Channel.API, key_name=str(request.auth),
+    )  # fmt: skip
+    return {
+        "group": desk_selectors.question_group_get(group_id, organization=organization_of(request)),
+        "answered": [question.pk for question in result.answered],
+        "skipped": [{"question_id": str(question.pk), "reason": reason}
+                    for question, reason in result.skipped],
+    }  # fmt: skip
 
 
 # --- Runs ---------------------------------------------------------------------------------------

@@ -147,6 +147,41 @@ class QuestionOut(Schema):
     decision_message: str = Field(description="A rejection's reason or a response's guidance.")
     created_at: datetime
     expires_at: datetime
+    group_id: int | None = Field(description="The incident (question group) it belongs to.")
+    answered_with_group: bool = Field(description="Answered by its group's answer.")
+
+
+class QuestionGroupOut(Schema):
+    id: int
+    title: str = Field(description="Its first question, in short.")
+    created_at: datetime
+    pending: int = Field(description="How many of its questions wait for an answer.")
+    total: int = Field(description="How many questions it holds, in all.")
+    ticket_ids: list[int] = Field(description="The tickets of its pending questions.")
+    answer: str = Field(description="Its latest answer; questions joining later are offered it.")
+    answered_by: str
+    answered_at: datetime | None
+
+    @staticmethod
+    def resolve_ticket_ids(group) -> list[int]:
+        return [question.ticket_id for question in group.pending_questions]
+
+
+class QuestionGroupPage(Page):
+    items: list[QuestionGroupOut]
+
+
+class QuestionGroupFilters(Pagination):
+    pending: bool = Field(True, description="Only groups with questions waiting (the default).")
+
+
+class GroupAnswerOut(Schema):
+    group: QuestionGroupOut
+    answered: list[uuid.UUID] = Field(description="The questions this answer answered.")
+    skipped: list[dict[str, str]] = Field(
+        description="Questions of the group not answered, with why (answered, expired or "
+        "cancelled meanwhile): {question_id, reason}."
+    )
 
 
 class TicketOut(Schema):

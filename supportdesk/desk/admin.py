@@ -28,6 +28,7 @@ from supportdesk.desk.models import (
     Organization,
     Priority,
     Question,
+    QuestionGroup,
     ReleaseNote,
     Reply,
     Reviewer,
@@ -95,7 +96,8 @@ def masked_secret_url(url: str) -> str:
     return f"{parts.scheme}://{host}/…/{tail}"
 
 
-DEADLINE_FIELDS = ["deadlines", "escalation", "holding_reply"]
+DEADLINE_FIELDS = ["deadlines", "escalation", "holding_reply", "grouping_threshold",
+                   "grouping_window_hours", "group_answers"]  # fmt: skip
 
 
 class OrganizationForm(forms.ModelForm):
@@ -256,6 +258,19 @@ class QuestionAdmin(OrganizationScopedAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         # A question is its run's open wait and the audit of its answer: deleting a pending one
         # would leave the run waiting until its timeout. Close the ticket or cancel the run.
+        return False
+
+
+@admin.register(QuestionGroup)
+class QuestionGroupAdmin(OrganizationScopedAdmin):
+    """Incidents, as grouped; answered from the inbox, the API or the CLI (one answer for all)."""
+
+    list_display = ["title", "organization", "created_at", "answered_by", "answered_at"]
+    list_filter = ["organization"]
+    search_fields = ["title", "answer"]
+    readonly_fields = [f.name for f in QuestionGroup._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
         return False
 
 

@@ -10,6 +10,12 @@ from django.utils import timezone
 from supportdesk.durable.models import Run
 
 
+class GroupAnswerOffer(models.TextChoices):
+    SUGGEST = "suggest", "Suggest it to the reviewer"
+    AUTO = "auto", "Answer automatically"
+    OFF = "off", "Neither"
+
+
 class Organization(models.Model):
     """The tenant: everything else belongs to one."""
 
@@ -36,6 +42,22 @@ class Organization(models.Model):
         "concurrency key). Blank: the server's default (SUPPORTDESK_ORG_CONCURRENCY). Keep it "
         "below the number of workers, so that other organizations always find one free.",
     )
+    # Incidents: a question like others pending or answered in the last `grouping_window_hours`
+    # joins their group; a group's answer is offered to the questions that join it later.
+    grouping_threshold = models.FloatField(
+        null=True, blank=True,
+        help_text="How alike two questions must be to be grouped, from 0 to 1. Blank: the "
+        "default of the similarity in use (0.2 for word overlap; SUPPORTDESK_EMBEDDINGS_THRESHOLD "
+        "with embeddings). Above 1: never group.",
+    )  # fmt: skip
+    grouping_window_hours = models.PositiveIntegerField(
+        default=24, help_text="Answered questions this recent still gather similar new ones."
+    )
+    group_answers = models.CharField(
+        max_length=16, choices=GroupAnswerOffer.choices, default=GroupAnswerOffer.SUGGEST,
+        help_text="When a question joins a group that was answered recently: suggest that answer "
+        "to the reviewer, or answer with it automatically (audited; never for approvals).",
+    )  # fmt: skip
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -45,6 +67,11 @@ class Organization(models.Model):
         from django.core.exceptions import ValidationError
 
         from supportdesk.desk.webhooks import slack_webhook_problem
+
+        if self.grouping_threshold is not None and self.grouping_threshold < 0:
+            raise ValidationError({
+                "grouping_threshold": "The threshold is between 0 and 1 (above 1: never group)."
+            })
 
         if self.slack_webhook_url and (problem := slack_webhook_problem(self.slack_webhook_url)):
             raise ValidationError({"slack_webhook_url": problem})
@@ -264,6 +291,7 @@ class Channel(models.TextChoices):
     SLACK = "slack", "Slack"
     EMAIL = "email", "email"
     ADMIN = "admin", "Django admin"
+    AUTO = "auto", "an earlier answer to its group, automatically"
 
 
 class RequestKind(models.TextChoices):
@@ -278,6 +306,29 @@ class Decision(models.TextChoices):
     EDIT = "edit", "edited and approved"
     REJECT = "reject", "rejected"
     RESPOND = "respond", "responded instead"
+
+
+class QuestionGroup(models.Model):
+    """An incident: similar questions of one organization, answered once for all of them."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
+                                     related_name="question_groups")  # fmt: skip
+    title = models.CharField(max_length=300, help_text="The first question, in short.")
+    created_at = models.DateTimeField(default=timezone.now)
+    # The latest answer given to the whole group (questions joining later are offered it).
+    answer = models.TextField(blank=True)
+    answered_by = models.CharField(max_length=200, blank=True)
+    answered_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="answered_question_groups",
+    )  # fmt: skip
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class Question(models.Model):
@@ -331,6 +382,10 @@ class Question(models.Model):
     expires_at = models.DateTimeField()
     # When it stopped waiting: answered, decided, expired or cancelled.
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The incident it belongs to; answered through it (one answer for the group), or not.
+    group = models.ForeignKey(QuestionGroup, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="questions")  # fmt: skip
+    answered_with_group = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]

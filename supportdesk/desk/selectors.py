@@ -4,7 +4,7 @@ import re
 import uuid
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from supportdesk.desk.errors import NotFound
@@ -12,6 +12,7 @@ from supportdesk.desk.models import (
     Article,
     Organization,
     Question,
+    QuestionGroup,
     QuestionStatus,
     ReleaseNote,
     Reviewer,
@@ -132,3 +133,29 @@ def tickets_for(*, organization: Organization, status: str = "", priority: str =
     if priority:
         tickets = tickets.filter(priority=priority)
     return tickets.order_by("-created_at")
+
+
+def question_groups_for(*, organization: Organization | None, pending_only: bool = True):
+    """Incidents (an organization's, or all for the CLI), newest first, with their counts and
+    waiting questions."""
+    pending = Q(questions__status=QuestionStatus.PENDING)
+    groups = QuestionGroup.objects.annotate(
+        pending=Count("questions", filter=pending), total=Count("questions")
+    )
+    if organization is not None:
+        groups = groups.filter(organization=organization)
+    if pending_only:
+        groups = groups.filter(pending__gt=0)
+    waiting = (Question.objects.filter(status=QuestionStatus.PENDING).select_related("ticket")
+               .order_by("created_at"))  # fmt: skip
+    return groups.prefetch_related(
+        Prefetch("questions", queryset=waiting, to_attr="pending_questions")
+    ).order_by("-created_at", "-pk")
+
+
+def question_group_get(group_id, *, organization: Organization | None = None) -> QuestionGroup:
+    groups = question_groups_for(organization=organization, pending_only=False)
+    try:
+        return groups.get(pk=int(group_id))
+    except (QuestionGroup.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"no question group with id {group_id}") from None

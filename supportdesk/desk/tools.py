@@ -85,6 +85,24 @@ def _ask_developer(params: AskDeveloper, ctx) -> dict:
         opened = {"at": opened, "deadline_seconds": parse_duration(
             settings.QUESTION_TIMEOUT or "4h").total_seconds(), "holding_reply": False}  # fmt: skip
     timeout = timedelta(seconds=opened["deadline_seconds"])
+    # Grouped with similar questions (an incident) once: a replay never regroups.
+    grouping = step.run(
+        "ask_developer.grouping", services.question_grouping,
+        organization_id=ticket.organization_id, ticket_id=ticket.ticket_id,
+        question=params.question,
+    )  # fmt: skip
+    if grouping["offer"] == "auto":
+        # The organization answers with the group's recent answer: nobody is asked.
+        step.run(
+            "ask_developer.answered-automatically", _answered_automatically,
+            question_id=question_id, ticket_id=ticket.ticket_id, run_id=ticket.run_id,
+            agent=ctx.agent.name, question=params.question, context=params.context,
+            group_id=grouping["group_id"], answer=grouping["answer"],
+        )  # fmt: skip
+        return {
+            "developerResponse": grouping["answer"],
+            "answeredAutomatically": f"with the answer to the incident “{grouping['group_title']}”",
+        }
     if opened["holding_reply"]:
         step.run(
             "ask_developer.holding-reply", services.ticket_holding_reply,
@@ -101,6 +119,7 @@ def _ask_developer(params: AskDeveloper, ctx) -> dict:
             context=params.context,
             expires_at=datetime.fromisoformat(opened["at"]) + timeout,
             team=getattr(params, "team", None) or "",
+            group_id=grouping["group_id"],
         )
 
     response = step.wait_for_event(
@@ -123,6 +142,10 @@ def _ask_developer(params: AskDeveloper, ctx) -> dict:
         "developerResponse": response["data"]["answer"],
         "responseTime": response["data"]["timestamp"],
     }
+
+
+def _answered_automatically(**question) -> str:
+    return str(services.question_answered_automatically(**question).pk)
 
 
 ask_developer = Tool(_ask_developer, name="ask_developer", parameters=AskDeveloper, durable=True)

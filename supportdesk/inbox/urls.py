@@ -12,6 +12,9 @@ urlpatterns = [
     path("questions/<uuid:question_id>/assign", views.question_assign, name="assign"),
     path("questions/<uuid:question_id>/claim", views.question_claim, name="claim"),
     path("questions/<uuid:question_id>/release", views.question_release, name="release"),
+    path("questions/<uuid:question_id>/ungroup", views.question_ungroup, name="ungroup"),
+    path("questions/<uuid:question_id>/knowledge", views.question_knowledge, name="knowledge"),
+    path("groups/<int:group_id>/answer", views.group_answer, name="group-answer"),
     path("tickets/", views.ticket_list, name="tickets"),
     path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path(

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from supportdesk.desk import selectors, services
@@ -94,6 +94,8 @@ def _question_page(request, question, *, error: str = "", answer: str = "",
         "error": error, "now": timezone.now(), "fields": fields, "assignable": assignable,
         "decision": edit.get("decision", ""), "message": edit.get("message", ""),
         "answer_limit": services.MAX_TEXT,
+        "suggestion": services.group_suggestion(question),
+        "group": selectors.question_group_get(question.group_id) if question.group_id else None,
         # What the reviewer typed, back in the form; a NUL (refused: PostgreSQL can't store it)
         # shows as the replacement character, so they see where it was.
         "answer": answer.replace("\x00", "\ufffd"),
@@ -209,6 +211,63 @@ def _safe_next(request, *, default: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else default
 
 
+@question_action
+@reviewer_required
+def question_ungroup(request: HttpRequest, question_id) -> HttpResponse:
+    """Take the question out of its incident: it waits on its own, for its own answer."""
+    question = selectors.question_get(question_id, organization=request.reviewer.organization)
+    try:
+        services.group_remove_question(question=question, actor=request.reviewer.display_name)
+        messages.success(request, "Removed from the incident: this question now waits on its own.")
+    except DeskError as exc:
+        messages.error(request, exc.message)
+    return redirect("inbox:question", question_id=question.pk)
+
+
+@require_POST
+@reviewer_required
+def group_answer(request: HttpRequest, group_id: int) -> HttpResponse:
+    """One answer for every waiting question of an incident; back to where it was sent from."""
+    group = selectors.question_group_get(group_id, organization=request.reviewer.organization)
+    back = _safe_next(request, default="/inbox/")
+    try:
+        result = services.group_answer(
+            group=group, answer=request.POST.get("answer", ""),
+            answered_by=request.reviewer.display_name, user=request.user, channel=Channel.WEB,
+        )  # fmt: skip
+    except DeskError as exc:
+        messages.error(request, f"The incident was not answered: {exc.message}.")
+        return redirect(back)
+    done = f"Answered {len(result.answered)} question(s) of “{group.title}”: their runs resume."
+    if result.skipped:
+        done += f" {len(result.skipped)} had been answered, expired or cancelled meanwhile."
+    messages.success(request, done)
+    return redirect("inbox:inbox")
+
+
+@require_http_methods(["GET", "POST"])
+@reviewer_required
+def question_knowledge(request: HttpRequest, question_id) -> HttpResponse:
+    """Save an answered question's answer as an article or a release note (a prefilled form)."""
+    question = selectors.question_get(question_id, organization=request.reviewer.organization)
+    draft = services.knowledge_draft(question) if request.method == "GET" else {
+        name: request.POST.get(name, "") for name in ("kind", "title", "body", "tags", "version")
+    }
+    error, status = "", 200
+    if request.method == "POST":
+        try:
+            services.knowledge_from_answer(question=question, **draft,
+                                           actor=request.reviewer.display_name)  # fmt: skip
+        except DeskError as exc:
+            error, status = exc.message, 400 if exc.code != "conflict" else 409
+        else:
+            what = "an article" if draft["kind"] == "article" else "a release note"
+            messages.success(request, f"Saved as {what}: the agents' searches find it from now on.")
+            return redirect("inbox:question", question_id=question.pk)
+    return render(request, "inbox/knowledge.html", {"question": question, "draft": draft,
+                                                    "error": error}, status=status)  # fmt: skip
+
+
 @require_GET
 @reviewer_required
 def ticket_list(request: HttpRequest) -> HttpResponse:
@@ -238,7 +297,9 @@ def ticket_context(ticket) -> dict:
     return {
         "ticket": ticket,
         "replies": list(ticket.replies.all()),
-        "questions": list(ticket.questions.select_related("claimed_by").order_by("created_at")),
+        "questions": list(
+            ticket.questions.select_related("claimed_by", "group").order_by("created_at")
+        ),
         "messages_of_customer": list(ticket.messages.all()),
         "activity": list(ticket.activity.all()),
         "runs": [(run, run_timeline(run)) for run in runs],

@@ -34,9 +34,11 @@ def question_open(
     context: str,
     expires_at: datetime,
     team: str = "",
+    group_id: int | None = None,
 ) -> Question:
     """Called by `ask_developer` inside the transaction that registers its wait; `team` is the
-    team the agent chose (else the organization's routing rules decide)."""
+    team the agent chose (else the organization's routing rules decide), `group_id` the incident
+    its grouping step chose."""
     question = Question.objects.create(
         id=question_id,
         ticket_id=ticket_id,
@@ -45,6 +47,7 @@ def question_open(
         question=clean_text(question, field="question", required=True),
         context=clean_text(context, field="context", required=False),
         expires_at=expires_at,
+        group_id=group_id,
     )
     request_route(question, chosen_team=team)
     observers.announce(observers.QUESTION_OPENED, question.pk)
@@ -78,34 +81,52 @@ def question_answer(
     answered_by = clean_text(answered_by, field="answered by", required=True, limit=200)
     if channel not in Channel.values:
         raise DeskError(f"unknown channel {channel!r}")
-    now = timezone.now()
     with transaction.atomic():
         lock_tickets(question.ticket_id)
-        won = Question.objects.filter(
-            pk=question.pk, status=QuestionStatus.PENDING, expires_at__gt=now
-        ).update(status=QuestionStatus.ANSWERED, answer=answer, answered_by=answered_by,
-                 answered_by_user=user, answered_at=now, closed_at=now,
-                 answered_via=channel, answered_key=key_name[:250])  # fmt: skip
-        question.refresh_from_db()
-        if not won:
+        event = answer_locked(question, answer=answer, answered_by=answered_by, user=user,
+                              channel=channel, key_name=key_name, event_id=event_id)  # fmt: skip
+        if event is None:
             raise Conflict(question_closed_message(question))
-        durable.send_events(
-            {
-                "name": DEVELOPER_RESPONSE,
-                "id": event_id or response_event_id(question),
-                "data": {
-                    "ticketId": question.ticket_id,
-                    "questionId": str(question.pk),
-                    "answer": answer,
-                    "answeredBy": answered_by,
-                    "timestamp": now.isoformat(),
-                },
-            },
-            tenant=organization_tenant(question.ticket.organization_id),
-        )
-        observers.announce(observers.QUESTION_CHANGED, question.pk)
-        ticket_back_to_work(question.ticket_id, f"{answered_by} answered the developer question")
+        durable.send_events(event, tenant=organization_tenant(question.ticket.organization_id))
     return question
+
+
+def answer_locked(
+    question: Question,
+    *,
+    answer: str,
+    answered_by: str,
+    user: User | None,
+    channel: str,
+    key_name: str = "",
+    event_id: str = "",
+    with_group: bool = False,
+) -> dict | None:
+    """Answer `question` if it is still open, its ticket locked by the caller: the response event
+    to send (in the caller's transaction), or None when it was answered, expired or cancelled
+    first (`question` is refreshed either way). The one place an answer is written."""
+    now = timezone.now()
+    won = Question.objects.filter(
+        pk=question.pk, status=QuestionStatus.PENDING, expires_at__gt=now
+    ).update(status=QuestionStatus.ANSWERED, answer=answer, answered_by=answered_by,
+             answered_by_user=user, answered_at=now, closed_at=now, answered_via=channel,
+             answered_key=key_name[:250], answered_with_group=with_group)  # fmt: skip
+    question.refresh_from_db()
+    if not won:
+        return None
+    observers.announce(observers.QUESTION_CHANGED, question.pk)
+    ticket_back_to_work(question.ticket_id, f"{answered_by} answered the developer question")
+    return {
+        "name": DEVELOPER_RESPONSE,
+        "id": event_id or response_event_id(question),
+        "data": {
+            "ticketId": question.ticket_id,
+            "questionId": str(question.pk),
+            "answer": answer,
+            "answeredBy": answered_by,
+            "timestamp": now.isoformat(),
+        },
+    }
 
 
 def ticket_back_to_work(ticket_id: int, reason: str) -> None:

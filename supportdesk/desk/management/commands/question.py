@@ -1,5 +1,6 @@
-"""`manage.py question list|answer|decide`: what the agents wait on — questions to answer and
-proposed tool calls to decide — through the same services as every other door."""
+"""`manage.py question list|answer|answer-group|decide`: what the agents wait on — questions to
+answer (one, or a whole incident's group at once) and proposed tool calls to decide — through the
+same services as every other door."""
 
 import getpass
 import json
@@ -22,6 +23,12 @@ class Command(BaseCommand):
         answer.add_argument("id")
         answer.add_argument("text")
         answer.add_argument("--by", default=None, help="Who answers (default: your user name).")
+        group = actions.add_parser(
+            "answer-group", help="Answer every waiting question of a group (an incident) at once."
+        )
+        group.add_argument("id", help="The group's id, as `question list` shows it.")
+        group.add_argument("text")
+        group.add_argument("--by", default=None, help="Who answers (default: your user name).")
         decide = actions.add_parser("decide", help="Decide a proposed tool call; its run resumes.")
         decide.add_argument("id")
         decide.add_argument("decision", choices=Decision.values)
@@ -46,6 +53,8 @@ class Command(BaseCommand):
                     f"answered question {question.pk} on ticket {question.ticket_id}; "
                     f"run {question.run_id} resumes"
                 )
+            elif action == "answer-group":
+                self._answer_group(options)
             else:
                 self._decide(options)
         except InvalidFields as exc:
@@ -53,6 +62,19 @@ class Command(BaseCommand):
                                          for loc, msg in exc.problems)) from None  # fmt: skip
         except DeskError as exc:
             raise CommandError(exc.message) from None
+
+    def _answer_group(self, options) -> None:
+        result = services.group_answer(
+            group=selectors.question_group_get(options["id"]), answer=options["text"],
+            answered_by=options["by"] or getpass.getuser(), channel=Channel.CLI,
+        )  # fmt: skip
+        self.stdout.write(
+            f"answered {len(result.answered)} question(s) of group {result.group.pk} "
+            f"({result.group.title}); their runs resume"
+        )
+        for question, reason in result.skipped:
+            self.stdout.write(f"  not answered: {question.pk} on ticket {question.ticket_id}: "
+                              f"{reason}")  # fmt: skip
 
     def _decide(self, options) -> None:
         arguments = None
@@ -80,6 +102,8 @@ class Command(BaseCommand):
         for question in pending:
             left = max(int((question.expires_at - now).total_seconds() // 60), 0)
             head = f"{question.pk}  ticket {question.ticket_id} [{question.ticket.priority}]"
+            if question.group_id:
+                head += f" [group {question.group_id}]"
             if question.kind == RequestKind.APPROVAL:
                 proposed = json.dumps(question.arguments, ensure_ascii=False)
                 self.stdout.write(
