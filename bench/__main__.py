@@ -65,6 +65,10 @@ ROWS = [
     ("ticket created → first question", "desk", latency("ticket_to_first_question"),
      "fake Claude API"),
     ("answer → run completed", "desk", latency("answer_to_completion"), "fake Claude API"),
+    ("incident: one answer resumes 100 waiting runs (last resume / last done)", "desk",
+     lambda r: f"{r['incident_all_resumed']}/{r['incident_runs']} resumed; "
+               f"{r['incident_last_resume_ms'] / 1000:.2f} s / "
+               f"{r['incident_last_completion_ms'] / 1000:.2f} s", "all resumed"),
     ("org A: ticket → first question, unloaded", "fairness",
      latency("quiet_first_question_unloaded"), "fake Claude API"),
     ("org A: ticket → first question, org B flooding 2,000 tickets", "fairness",
