@@ -13,6 +13,7 @@ confirmation page (email_views.py); a GET never decides.
 """
 
 import base64
+import contextlib
 import email
 import email.policy
 import logging
@@ -21,6 +22,7 @@ import struct
 import time
 import uuid
 from dataclasses import dataclass
+from email.header import decode_header, make_header
 from email.message import EmailMessage as ParsedMessage
 from email.utils import getaddresses, parseaddr
 
@@ -146,9 +148,22 @@ class Refusal(Exception):
         self.reviewer = reviewer
 
 
+def _headers(message: ParsedMessage, name: str) -> list[str]:
+    """A header's values as sent (unparsed: a malformed header can't make the parser raise)."""
+    return [
+        " ".join(str(value).split())
+        for key, value in message.raw_items()
+        if key.lower() == name.lower()
+    ]
+
+
+def _header(message: ParsedMessage, name: str) -> str:
+    return next(iter(_headers(message, name)), "")
+
+
 def _addresses(message: ParsedMessage, recipient: str) -> list[str]:
-    headers = ["Delivered-To", "X-Original-To", "Envelope-To", "To", "Cc"]
-    values = [recipient] + [str(v) for h in headers for v in (message.get_all(h) or [])]
+    names = ["Delivered-To", "X-Original-To", "Envelope-To", "To", "Cc"]
+    values = [recipient] + [value for name in names for value in _headers(message, name)]
     return [address for _name, address in getaddresses(values) if address]
 
 
@@ -165,9 +180,9 @@ def _token_of(addresses: list[str]) -> str | None:
 
 def _automatic(message: ParsedMessage, sender: str) -> bool:
     """An auto-reply, a bounce or a list: never answered back (mail loops)."""
-    if str(message.get("Auto-Submitted", "no")).strip().lower() != "no":
+    if (_header(message, "Auto-Submitted") or "no").lower() != "no":
         return True
-    if str(message.get("Precedence", "")).strip().lower() in ("bulk", "junk", "list"):
+    if _header(message, "Precedence").lower() in ("bulk", "junk", "list"):
         return True
     local = sender.partition("@")[0].lower()
     own = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower()
@@ -177,13 +192,13 @@ def _automatic(message: ParsedMessage, sender: str) -> bool:
 def reply_text(message: ParsedMessage) -> str:
     """What the sender wrote: the plain text (else the HTML as text), without the quoted message
     it replies to and without their signature."""
-    part = message.get_body(preferencelist=("plain", "html"))
-    if part is None:
-        return ""
     try:
-        text = part.get_content()
-    except (LookupError, UnicodeError, AssertionError):
-        raise Refusal("its text could not be read (an unknown character set?)") from None
+        part = message.get_body(preferencelist=("plain", "html"))
+        text = part.get_content() if part is not None else ""
+    except (LookupError, UnicodeError, AssertionError, ValueError, TypeError, IndexError):
+        raise Refusal(
+            "its text could not be read (a broken message, or an unknown character set?)"
+        ) from None
     if not isinstance(text, str):
         return ""
     if part.get_content_type() == "text/html":
@@ -200,10 +215,7 @@ def inbound_email_receive(raw: bytes, *, recipient: str = "") -> InboundOutcome:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     if not message.keys():
         return InboundOutcome("malformed", "not an RFC 822 message: it has no headers")
-    try:
-        sender = parseaddr(str(message.get("From", "")))[1].strip()
-    except Exception:  # a header so broken the parser gives up on it
-        sender = ""
+    sender = parseaddr(_header(message, "From"))[1].strip()
     if "@" not in sender:
         return InboundOutcome("malformed", "the message has no sender (From) to answer as")
     if _automatic(message, sender):
@@ -278,13 +290,16 @@ def _answer(message: ParsedMessage, sender: str, recipient: str) -> Question:
 def _tell_sender(message: ParsedMessage, sender: str, refusal: Refusal) -> None:
     """A reply saying why nothing was recorded; marked automatic, so it starts no mail loop. The
     question's link goes only to one of its organization's reviewers."""
-    subject = " ".join(str(message.get("Subject", "")).split())[:200]
+    subject = _header(message, "Subject")
+    with contextlib.suppress(LookupError, UnicodeError, ValueError):  # else shown as sent
+        subject = str(make_header(decode_header(subject)))
+    subject = " ".join(subject.split())[:200]
     url = ""
     if refusal.question is not None and refusal.reviewer is not None:
         url = f"{settings.SITE_URL}/questions/{refusal.question.pk}/"
     body = render_to_string("inbox/email/refusal_body.txt", {"reason": refusal.reason, "url": url})
     headers = {"Auto-Submitted": "auto-replied"}
-    if message_id := " ".join(str(message.get("Message-ID", "")).split())[:500]:
+    if message_id := _header(message, "Message-ID")[:500]:
         headers.update({"In-Reply-To": message_id, "References": message_id})
     reply = EmailMessage(
         subject=f"Re: {subject}" if subject else "Your email to supportdesk",

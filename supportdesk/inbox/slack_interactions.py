@@ -52,6 +52,10 @@ def verified_organization(body: bytes, timestamp: str, signature: str) -> Organi
         raise Refused(401, "stale request: its timestamp is more than 5 minutes off")
     if not (signature or "").startswith("v0="):
         raise Refused(401, "missing or malformed X-Slack-Signature")
+    try:
+        text = body.decode("utf-8")  # (the verifier would raise on anything else)
+    except UnicodeDecodeError:
+        raise Refused(400, "the body is not UTF-8 text") from None
     # One Slack app per organization: the secret that makes this signature names the tenant.
     # (An HMAC per organization with the app configured: microseconds each.)
     secrets = Organization.objects.exclude(slack_signing_secret="").values_list(
@@ -61,7 +65,7 @@ def verified_organization(body: bytes, timestamp: str, signature: str) -> Organi
         (
             pk
             for pk, secret in secrets.iterator()
-            if SignatureVerifier(secret).is_valid(body, timestamp, signature)
+            if SignatureVerifier(secret).is_valid(text, timestamp, signature)
         ),
         None,
     )

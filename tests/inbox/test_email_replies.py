@@ -240,6 +240,15 @@ def test_the_inbound_route_needs_its_secret_and_a_message(organization, ann, ask
     assert inbound_post(b"\x00\xff not an email at all").status_code == 400
     assert inbound_post(b"Subject: hi\n\nno sender").status_code == 400
     assert pending(question) and mail.outbox == []
+    broken = (
+        b'From: "Ann <ann@example.com\nTo: <<<@@@>>>, =?bogus?q?x?=\n'
+        b"Subject: =?x-unknown?b?////?=\nContent-Type: text/plain; charset=x-unknown\n"
+        b"\n\xff\xfe answer"
+    )
+    assert inbound_post(broken).status_code in (200, 400)  # refused or ignored, never a 500
+    unreadable = reply(address(question)).replace(b'charset="utf-8"', b"charset=x-unknown")
+    assert inbound_post(unreadable).json()["reason"].startswith("its text could not be read")
+    assert pending(question)
 
 
 def test_email_and_the_inbox_answering_at_once_one_wins_and_the_loser_is_told(

@@ -255,6 +255,15 @@ def test_another_organizations_secret_cannot_act_on_this_organizations_requests(
 def test_malformed_payloads_are_400_never_500(acme, ann, slack_api, ask):
     question = ask(acme)
     assert interact("{not json").status_code == 400
+    latin1 = "payload=caf\xe9".encode("latin-1")
+    headers = signed("payload=café")
+    not_utf8 = Client().post(
+        "/slack/interactions",
+        data=latin1,
+        content_type="application/x-www-form-urlencoded",
+        **headers,
+    )
+    assert not_utf8.status_code == 400
     assert interact("[1, 2]").status_code == 400
     assert interact({"type": "block_actions", "actions": "nope"}).status_code == 400
     no_view = interact({"type": "view_submission", "user": {"id": "U0ANN"}})
