@@ -262,6 +262,16 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 SLACK_WEBHOOK_ALLOWED_PREFIXES = env_list(
     "SLACK_WEBHOOK_ALLOWED_PREFIXES", "https://hooks.slack.com/"
 )
+# The Slack Web API the Slack app calls (chat.postMessage, chat.update, views.open, users.info,
+# chat.postEphemeral); tests point it at a fake on 127.0.0.1.
+SLACK_API_URL = os.environ.get("SLACK_API_URL", "https://slack.com/api/").rstrip("/") + "/"
+# Answering by email: notification emails carry a reply address reply+<token>@<this domain>, and
+# the MTA hands replies to POST /inbound/email (with the secret below in X-Inbound-Email-Secret)
+# or to `manage.py inbound_email`. Unset domain: no reply address, the endpoint answers 404.
+INBOUND_EMAIL_DOMAIN = os.environ.get("INBOUND_EMAIL_DOMAIN", "").strip().lower()
+INBOUND_EMAIL_SECRET = os.environ.get("INBOUND_EMAIL_SECRET", "")
+# How long a reply address and an approval link sent by email stay valid.
+EMAIL_TOKEN_MAX_AGE = os.environ.get("SUPPORTDESK_EMAIL_TOKEN_MAX_AGE", "7d")
 
 # --- Auth, i18n, static ---------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

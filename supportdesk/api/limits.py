@@ -57,3 +57,9 @@ def charge_events(organization_id: int, count: int) -> None:
     if count:
         _charge(f"org:{organization_id}:events", count, limits["ORG_EVENTS_PER_MINUTE"],
                 "events for this organization")  # fmt: skip
+
+
+def charge_inbound(bucket: str) -> None:
+    """One request at an endpoint that machines call besides the API (Slack's interactions, the
+    inbound email route), against that bucket's share of an organization's request budget."""
+    _charge(f"inbound:{bucket}", 1, settings.RATE_LIMITS["ORG_REQUESTS_PER_MINUTE"], "requests")

@@ -4,6 +4,7 @@ Every page is scoped to the staff user's organizations (admin_scoping.py); super
 user and group pages of django.contrib.auth are re-registered here with the same scope."""
 
 import json
+import re
 from urllib.parse import urlsplit
 
 from django import forms
@@ -96,48 +97,105 @@ def masked_secret_url(url: str) -> str:
     return f"{parts.scheme}://{host}/…/{tail}"
 
 
+def masked_secret(value: str) -> str:
+    """`xoxb-…abcd`: enough to recognise a token, useless to call Slack with."""
+    if not value:
+        return ""
+    kind = value[:5] if value.startswith(("xoxb-", "xoxp-")) else ""
+    return f"{kind}…{value[-4:]}" if len(value) >= 16 else f"{kind}…"
+
+
 DEADLINE_FIELDS = ["deadlines", "escalation", "holding_reply", "grouping_threshold",
                    "grouping_window_hours", "group_answers"]  # fmt: skip
+# The organization's secrets, each masked its way once saved, and what their removal stops.
+SECRET_FIELDS = {
+    "slack_webhook_url": (masked_secret_url, "Remove the Slack webhook", "Stop posting questions "
+                          "to Slack."),
+    "slack_bot_token": (masked_secret, "Remove the Slack app's bot token", "Stop posting requests "
+                        "with the Slack app."),
+    "slack_signing_secret": (masked_secret, "Remove the Slack app's signing secret", "Refuse "
+                             "every interaction from the Slack app."),
+}  # fmt: skip
+SLACK_APP_FIELDS = ["slack_bot_token", "slack_signing_secret", "slack_channel"]
+_SLACK_SIGNING_SECRET = re.compile(r"[A-Za-z0-9]{8,255}")
+_SLACK_BOT_TOKEN = re.compile(r"xoxb-[A-Za-z0-9-]{8,250}")
+
+
+def _secret_field(name: str) -> forms.Field:
+    field = Organization._meta.get_field(name)
+    if name == "slack_webhook_url":
+        return forms.URLField(required=False, assume_scheme="https", label="Slack webhook URL",
+                              max_length=field.max_length, help_text=field.help_text)  # fmt: skip
+    # A password input never renders its value back, not even after a refused submission.
+    return forms.CharField(required=False, max_length=field.max_length, strip=True,
+                           label=field.verbose_name.capitalize(),
+                           help_text=field.help_text, widget=forms.PasswordInput)  # fmt: skip
 
 
 class OrganizationForm(forms.ModelForm):
-    """The Slack webhook URL is a secret (whoever holds it posts to the channel): once saved it is
-    never rendered again, only masked; a blank field keeps it, a new URL replaces it."""
+    """The Slack webhook URL, the Slack app's bot token and its signing secret are secrets
+    (whoever holds one posts to the channel, or forges interactions): once saved they are never
+    rendered again, only masked; a blank field keeps one, a new value replaces it, a checkbox
+    removes it."""
 
-    slack_webhook_url = forms.URLField(
-        required=False, assume_scheme="https", label="Slack webhook URL",
-        max_length=Organization._meta.get_field("slack_webhook_url").max_length,
-        help_text=Organization._meta.get_field("slack_webhook_url").help_text,
-    )  # fmt: skip
+    slack_webhook_url = _secret_field("slack_webhook_url")
+    slack_bot_token = _secret_field("slack_bot_token")
+    slack_signing_secret = _secret_field("slack_signing_secret")
     remove_slack_webhook_url = forms.BooleanField(
-        required=False, label="Remove the Slack webhook",
-        help_text="Stop posting questions to Slack.",
+        required=False, label=SECRET_FIELDS["slack_webhook_url"][1],
+        help_text=SECRET_FIELDS["slack_webhook_url"][2],
+    )  # fmt: skip
+    remove_slack_bot_token = forms.BooleanField(
+        required=False, label=SECRET_FIELDS["slack_bot_token"][1],
+        help_text=SECRET_FIELDS["slack_bot_token"][2],
+    )  # fmt: skip
+    remove_slack_signing_secret = forms.BooleanField(
+        required=False, label=SECRET_FIELDS["slack_signing_secret"][1],
+        help_text=SECRET_FIELDS["slack_signing_secret"][2],
     )  # fmt: skip
 
     class Meta:
         model = Organization
-        fields = ["name", "slug", "slack_webhook_url", "deadlines", "escalation", "holding_reply",
-                  "max_concurrent_runs", "created_at"]  # fmt: skip
+        fields = ["name", "slug", "slack_webhook_url", *SLACK_APP_FIELDS, "deadlines",
+                  "escalation", "holding_reply", "max_concurrent_runs", "created_at"]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        webhook = self.fields.get("slack_webhook_url")
-        if webhook is None:
-            return
-        self.initial["slack_webhook_url"] = ""
-        current = self.instance.slack_webhook_url if self.instance.pk else ""
-        if current:
-            webhook.help_text = (
-                f"Current: {masked_secret_url(current)} (hidden once saved). Leave blank to keep "
-                "it; enter a new URL to replace it."
-            )
+        for name, (mask, _label, _help) in SECRET_FIELDS.items():
+            field = self.fields.get(name)
+            if field is None:
+                continue
+            self.initial[name] = ""
+            current = getattr(self.instance, name) if self.instance.pk else ""
+            if current:
+                field.help_text = (
+                    f"Current: {mask(current)} (hidden once saved). Leave blank to keep it; "
+                    "enter a new one to replace it."
+                )
+
+    def clean_slack_bot_token(self) -> str:
+        token = self.cleaned_data.get("slack_bot_token", "")
+        if token and not _SLACK_BOT_TOKEN.fullmatch(token):
+            raise forms.ValidationError("A bot token starts with xoxb- (the app's OAuth & "
+                                        "Permissions page: Bot User OAuth Token).")  # fmt: skip
+        return token
+
+    def clean_slack_signing_secret(self) -> str:
+        secret = self.cleaned_data.get("slack_signing_secret", "")
+        if secret and not _SLACK_SIGNING_SECRET.fullmatch(secret):
+            raise forms.ValidationError("A signing secret is letters and digits (the app's Basic "
+                                        "Information page: App Credentials).")  # fmt: skip
+        return secret
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        if cleaned.get("remove_slack_webhook_url"):
-            cleaned["slack_webhook_url"] = ""
-        elif not cleaned.get("slack_webhook_url") and "slack_webhook_url" not in self.errors:
-            cleaned["slack_webhook_url"] = self.instance.slack_webhook_url  # blank: keep it
+        for name in SECRET_FIELDS:
+            if name not in self.fields:
+                continue
+            if cleaned.get(f"remove_{name}"):
+                cleaned[name] = ""
+            elif not cleaned.get(name) and name not in self.errors:
+                cleaned[name] = getattr(self.instance, name)  # blank: keep it
         return cleaned
 
 
@@ -150,18 +208,21 @@ class OrganizationAdmin(OrganizationScopedAdmin):
     ordering = ["name"]
     search_fields = ["name", "slug"]  # also what the autocomplete of an organization field searches
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["slack_webhook"]
-    secret_fields = ("slack_webhook_url",)
+    readonly_fields = ["slack_webhook", "slack_app_bot_token", "slack_app_signing_secret"]
+    secret_fields = tuple(SECRET_FIELDS)
 
     def get_fields(self, request: HttpRequest, obj: Organization | None = None) -> list[str]:
         if obj is not None and not self.has_change_permission(request, obj):
-            # A view-only page renders each field's value: show the webhook masked instead.
-            return ["name", "slug", "slack_webhook", *DEADLINE_FIELDS, "max_concurrent_runs",
-                    "created_at"]  # fmt: skip
-        removable = obj is not None and obj.slack_webhook_url
-        return ["name", "slug", "slack_webhook_url",
-                *(["remove_slack_webhook_url"] if removable else []), *DEADLINE_FIELDS,
-                "max_concurrent_runs", "created_at"]  # fmt: skip
+            # A view-only page renders each field's value: show the secrets masked instead.
+            return ["name", "slug", "slack_webhook", "slack_app_bot_token",
+                    "slack_app_signing_secret", "slack_channel", *DEADLINE_FIELDS,
+                    "max_concurrent_runs", "created_at"]  # fmt: skip
+        fields = ["name", "slug"]
+        for name in ["slack_webhook_url", *SLACK_APP_FIELDS]:
+            fields.append(name)
+            if name in SECRET_FIELDS and obj is not None and getattr(obj, name):
+                fields.append(f"remove_{name}")
+        return [*fields, *DEADLINE_FIELDS, "max_concurrent_runs", "created_at"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Organization | None = None):
         readonly = list(super().get_readonly_fields(request, obj))
@@ -184,10 +245,31 @@ class OrganizationAdmin(OrganizationScopedAdmin):
     def slack_webhook(self, organization: Organization) -> str:
         return masked_secret_url(organization.slack_webhook_url) or "—"
 
+    @admin.display(description="Slack bot token")
+    def slack_app_bot_token(self, organization: Organization) -> str:
+        return masked_secret(organization.slack_bot_token) or "—"
+
+    @admin.display(description="Slack signing secret")
+    def slack_app_signing_secret(self, organization: Organization) -> str:
+        return masked_secret(organization.slack_signing_secret) or "—"
+
+
+class ReviewerForm(forms.ModelForm):
+    class Meta:
+        model = Reviewer
+        fields = ["user", "organization", "slack_user_id"]
+
+    def clean_slack_user_id(self) -> str:
+        value = self.cleaned_data.get("slack_user_id", "").strip().upper()
+        if value and not re.fullmatch(r"[UW][A-Z0-9]{2,31}", value):
+            raise forms.ValidationError("A Slack member ID looks like U0123ABCD.")
+        return value
+
 
 @admin.register(Reviewer)
 class ReviewerAdmin(OrganizationScopedAdmin):
-    list_display = ["user", "organization"]
+    form = ReviewerForm
+    list_display = ["user", "organization", "slack_user_id"]
     list_filter = ["organization"]
 
 

@@ -24,6 +24,21 @@ class Organization(models.Model):
     slack_webhook_url = models.URLField(
         blank=True, help_text="A Slack incoming webhook: new and expired questions are posted."
     )
+    # The Slack app (README: "Answering from Slack"): requests are posted with buttons, answered
+    # and decided in Slack. Both are secrets: never rendered back once saved (admin masks them).
+    slack_bot_token = models.CharField(
+        max_length=255, blank=True,
+        help_text="The Slack app's bot token (xoxb-…): posts requests and updates them.",
+    )  # fmt: skip
+    slack_signing_secret = models.CharField(
+        max_length=255, blank=True,
+        help_text="The Slack app's signing secret: interactions are verified with it.",
+    )  # fmt: skip
+    slack_channel = models.CharField(
+        max_length=100, blank=True,
+        help_text="Where the Slack app posts requests whose team has no channel of its own "
+        "(a channel ID like C0123456789, or #name). Blank: only teams' channels.",
+    )  # fmt: skip
     # A human request's deadline by ticket priority, e.g. {"critical": "30m", "high": "2h"}; the
     # rest default (critical 30 min, high 2 h, medium 4 h, low 24 h).
     deadlines = models.JSONField(default=dict, blank=True)
@@ -85,6 +100,19 @@ class Reviewer(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="reviewers"
     )
+    slack_user_id = models.CharField(
+        max_length=32, blank=True, verbose_name="Slack user ID",
+        help_text="Their Slack member ID (U0123ABCD, in their Slack profile: ⋮ → Copy member ID). "
+        "Blank: their Slack account is found by their email address.",
+    )  # fmt: skip
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "slack_user_id"], name="reviewer_unique_slack_user",
+                condition=~Q(slack_user_id=""),
+            )
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.user} ({self.organization})"
@@ -105,8 +133,9 @@ class Team(models.Model):
         "Reviewer", null=True, blank=True, on_delete=models.SET_NULL, related_name="on_call_for",
         help_text="Who gets a request past 80 % of its deadline unanswered.",
     )  # fmt: skip
-    slack_channel = models.CharField(max_length=100, blank=True,
-                                     help_text="The Slack channel its requests are posted to.")
+    slack_channel = models.CharField(
+        max_length=100, blank=True, help_text="The Slack channel its requests are posted to."
+    )
 
     class Meta:
         ordering = ["organization", "name"]
@@ -126,10 +155,12 @@ class RoutingRule(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="rules")
     position = models.PositiveIntegerField(default=0)
     agent = models.CharField(max_length=200, blank=True, help_text="Only this asking agent.")
-    min_priority = models.CharField(max_length=16, blank=True,
-                                    help_text="Only tickets of at least this priority.")
-    keywords = models.CharField(max_length=500, blank=True,
-                                help_text="Comma-separated: any of them in the ticket.")
+    min_priority = models.CharField(
+        max_length=16, blank=True, help_text="Only tickets of at least this priority."
+    )
+    keywords = models.CharField(
+        max_length=500, blank=True, help_text="Comma-separated: any of them in the ticket."
+    )
 
     class Meta:
         ordering = ["organization", "position", "pk"]

@@ -22,7 +22,7 @@ class InboxConfig(AppConfig):
     def ready(self) -> None:
         from supportdesk.desk import observers as desk
         from supportdesk.durable import observers as durable
-        from supportdesk.inbox import live, notifications, sessions, tasks  # noqa: F401
+        from supportdesk.inbox import live, notifications, sessions, slack, tasks  # noqa: F401
 
         durable.subscribe(live.run_changed)
         # The desk announces its changes after commit; the inbox pushes them to open pages and
@@ -34,6 +34,10 @@ class InboxConfig(AppConfig):
         desk.subscribe(desk.TICKET_CHANGED, live.publish_ticket)
         desk.subscribe(desk.TICKET_NEEDS_ATTENTION, notifications.notify_needs_attention)
         desk.subscribe(desk.REQUEST_NUDGED, notifications.notify_nudged)
+        # The Slack app posts each request, and rewrites its message once it is answered anywhere.
+        desk.subscribe(desk.QUESTION_OPENED, slack.request_opened)
+        for topic in (desk.QUESTION_CHANGED, desk.QUESTION_EXPIRED):
+            desk.subscribe(topic, slack.request_changed)
         sessions.connect_signals()
         if live_layer_is_in_process() and running_a_command_other_than_serve():
             live.use_outbox()  # the server relays what this process pushes

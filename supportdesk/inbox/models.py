@@ -45,3 +45,19 @@ class Push(models.Model):
 
     def __str__(self) -> str:
         return f"push to {self.group}"
+
+
+class SlackMessage(models.Model):
+    """Where the Slack app posted a request (its channel and message ts), so the message can be
+    updated when the request is answered anywhere. The desk's rows stay the desk's: this is the
+    inbox's own record of what it told Slack."""
+
+    question = models.OneToOneField(Question, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=64)
+    ts = models.CharField(max_length=32)
+    posted_at = models.DateTimeField(default=timezone.now)
+    # Set once the message says the request was answered, decided, expired or cancelled.
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Slack message {self.channel}/{self.ts} of question {self.question_id}"

@@ -9,7 +9,7 @@ import logging
 import urllib.request
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives, get_connection, send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 
@@ -37,34 +37,66 @@ def question_notify(question_id, kind: str) -> dict[str, bool]:
     """Send the `opened` or `expired` notification of a question; returns what was sent."""
     from supportdesk.desk.models import Question
 
-    question = Question.objects.select_related("ticket__organization").get(pk=question_id)
+    question = Question.objects.select_related("ticket__organization", "team").get(pk=question_id)
     organization = question.ticket.organization
     context = {"question": question, "ticket": question.ticket, "kind": kind,
                "title": one_line(question.ticket.title),
                "url": f"{settings.SITE_URL}/questions/{question.pk}/"}  # fmt: skip
     sent = {"email": False, "slack": False}
     # Its team only (or its assignee); everyone when it is routed nowhere.
-    recipients = list(
-        request_audience(question).exclude(user__email="").values_list("user__email", flat=True)
-    )
-    if recipients:
+    audience = list(request_audience(question).exclude(user__email=""))
+    if audience:
         try:
-            # One line whatever the title or agent name says: a line break in a subject makes
-            # Django refuse the email (BadHeaderError), and would be a header injection.
-            subject = one_line(render_to_string("inbox/email/question_subject.txt", context))
-            body = render_to_string("inbox/email/question_body.txt", context)
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+            send_messages(question_emails(question, context, audience))
             sent["email"] = True
         except Exception:
             logger.warning("emailing reviewers about question %s failed", question_id,
                            exc_info=True)  # fmt: skip
-    if organization.slack_webhook_url:
+    # The Slack app posts the request itself (and rewrites that message when it is answered or
+    # expires): the webhook would say it twice.
+    if organization.slack_webhook_url and not slack_app_posts(question):
         try:
             post_to_slack(organization.slack_webhook_url, slack_text(context))
             sent["slack"] = True
         except Exception:
             logger.warning("posting question %s to Slack failed", question_id, exc_info=True)
     return sent
+
+
+def question_emails(question, context: dict, audience: list) -> list[EmailMultiAlternatives]:
+    """A new question's email carries a reply address (reply to answer); a new approval's, one
+    email per reviewer, carries that reviewer's own signed links to decide."""
+    from supportdesk.desk.models import RequestKind
+    from supportdesk.inbox import email_replies
+
+    # One line whatever the title or agent name says: a line break in a subject makes Django
+    # refuse the email (BadHeaderError), and would be a header injection.
+    subject = one_line(render_to_string("inbox/email/question_subject.txt", context))
+    opened = context["kind"] == "opened"
+    if opened and question.kind == RequestKind.APPROVAL:
+        return [
+            EmailMultiAlternatives(subject, render_to_string("inbox/email/question_body.txt", {
+                **context, **email_replies.decision_links(question, reviewer)}),
+                settings.DEFAULT_FROM_EMAIL, [reviewer.user.email])
+            for reviewer in audience
+        ]  # fmt: skip
+    reply_to = email_replies.reply_address(question) if opened else ""
+    body = render_to_string("inbox/email/question_body.txt", {**context, "reply_to": reply_to})
+    return [EmailMultiAlternatives(subject, body, settings.DEFAULT_FROM_EMAIL,
+                         [reviewer.user.email for reviewer in audience],
+                         reply_to=[reply_to] if reply_to else None)]  # fmt: skip
+
+
+def send_messages(messages: list[EmailMultiAlternatives]) -> None:
+    with get_connection() as connection:
+        connection.send_messages(messages)
+
+
+def slack_app_posts(question) -> bool:
+    """Whether the organization's Slack app posts this request (a bot token and a channel)."""
+    from supportdesk.inbox.slack import request_channel
+
+    return bool(question.ticket.organization.slack_bot_token and request_channel(question))
 
 
 def slack_escape(text: str) -> str:

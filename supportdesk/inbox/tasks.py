@@ -3,7 +3,7 @@
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from supportdesk.inbox import digests, notifications
+from supportdesk.inbox import digests, notifications, slack
 
 
 @db_task()
@@ -19,6 +19,16 @@ def ticket_notify_task(ticket_id: int) -> dict:
 @db_task()
 def nudge_notify_task(activity_id: int) -> dict:
     return notifications.nudge_notify(activity_id)
+
+
+@db_task()
+def slack_post_task(question_id: str) -> bool:
+    return slack.request_post(question_id)
+
+
+@db_task()
+def slack_update_task(question_id: str) -> bool:
+    return slack.request_update(question_id)
 
 
 @db_periodic_task(crontab(minute="*"))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from supportdesk.inbox import views
+from supportdesk.inbox import email_views, slack_interactions, views
 
 app_name = "inbox"
 urlpatterns = [
@@ -17,7 +17,9 @@ urlpatterns = [
     path("groups/<int:group_id>/answer", views.group_answer, name="group-answer"),
     path("tickets/", views.ticket_list, name="tickets"),
     path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
-    path(
-        "tickets/<int:ticket_id>/<str:action>", views.ticket_action, name="ticket-action"
-    ),
+    path("tickets/<int:ticket_id>/<str:action>", views.ticket_action, name="ticket-action"),
+    # Answering and deciding from Slack and email (authenticated by signature, secret or token).
+    path("slack/interactions", slack_interactions.interactions, name="slack-interactions"),
+    path("inbound/email", email_views.inbound_email, name="inbound-email"),
+    path("email/approvals/<str:token>/", email_views.approval_by_email, name="approval-by-email"),
 ]

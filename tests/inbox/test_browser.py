@@ -197,3 +197,39 @@ def test_a_reviewer_edits_a_reply_before_it_reaches_the_customer(
     page.goto(f"{app.url}/tickets/{ticket.pk}/")
     expect(page.locator(".reply")).to_contain_text(edited)
     expect(page.locator("body")).to_contain_text("edited and approved by Ann Lee (the inbox) → ran")
+
+
+def test_my_teams_and_escalation_on_the_inbox_cards(browser, app, organization, ann, bob):
+    """Ann's inbox shows her teams' requests by default (Mobile, and what is routed nowhere), each
+    card with its team and how far it was reminded and escalated; "Everyone's" shows Backend's."""
+    from supportdesk.desk.models import Reviewer, RoutingRule, Team
+
+    ann_reviewer = Reviewer.objects.get(user=ann)
+    mobile = Team.objects.create(organization=organization, name="Mobile", on_call=ann_reviewer)
+    mobile.members.add(ann_reviewer)
+    backend = Team.objects.create(organization=organization, name="Backend")
+    backend.members.add(Reviewer.objects.get(user=bob))
+    RoutingRule.objects.create(organization=organization, team=mobile, keywords="ios, android")
+    RoutingRule.objects.create(organization=organization, team=backend, position=1,
+                               keywords="payment, checkout")  # fmt: skip
+
+    def opened(title: str) -> Question:
+        ticket = services.ticket_create(organization=organization, title=title, priority="critical")
+        return wait_until(lambda: Question.objects.filter(ticket=ticket).first())
+
+    crash = opened("The iOS app crashes on launch")
+    payments = opened("Payments fail at checkout")
+    export = opened("The web dashboard is down")
+    services.request_nudge(question_id=crash.pk, action="remind")
+    services.request_nudge(question_id=crash.pk, action="on_call")
+
+    page = open_inbox(browser, app, ann)
+    expect(card(page, crash)).to_contain_text("Mobile")
+    expect(card(page, crash).locator(".nudges")).to_contain_text("escalated to on-call Ann Lee")
+    expect(card(page, export)).to_have_count(1)  # routed nowhere: everyone's and hers
+    expect(card(page, payments)).to_have_count(0)  # Backend's
+    page.wait_for_timeout(500)  # the cards' arrival animation
+    page.screenshot(path=SCREENSHOTS / "inbox-teams.png", full_page=True)
+
+    page.select_option("select[name=scope]", "everyone")
+    expect(card(page, payments)).to_contain_text("Backend")

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('desk', '0011_question_closed_at'),
+        ('desk', '0012_slack_app'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
