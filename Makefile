@@ -1,9 +1,12 @@
 .PHONY: run test bench
 
-# Set up a fresh machine and serve the app on http://127.0.0.1:8000 (SQLite, in-process workers).
+PORT ?= 8000
+
+# Set up a fresh machine and serve the app on http://127.0.0.1:$(PORT) (SQLite, in-process
+# workers): `make run PORT=8080` for another port.
 run:
 	scripts/setup
-	.venv/bin/python manage.py serve
+	.venv/bin/python manage.py serve --port $(PORT)
 
 # Run the whole test suite (both modes).
 test:

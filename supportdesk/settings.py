@@ -257,6 +257,7 @@ NOTIFICATION_DIGEST_AFTER = int(os.environ.get("SUPPORTDESK_NOTIFICATION_DIGEST_
 INBOX_SESSION_RECHECK_SECONDS = float(os.environ.get("INBOX_SESSION_RECHECK_SECONDS", "30"))
 # Links in notifications point here.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL_SET = bool(os.environ.get("SITE_URL"))  # else `serve --port` makes it its own address
 # The only URLs an organization's Slack webhook may have (checked on saving and on posting): the
 # server must not be made to post to internal addresses. Comma-separated; see desk/webhooks.py.
 SLACK_WEBHOOK_ALLOWED_PREFIXES = env_list(

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 OPERATIONS = {
     ("post", "/api/tickets"), ("get", "/api/tickets"), ("get", "/api/tickets/{ticket_id}"),
     ("get", "/api/questions"), ("get", "/api/questions/{question_id}"),
+    ("get", "/api/question-groups"), ("post", "/api/question-groups/{group_id}/answer"),
     ("post", "/api/questions/{question_id}/answer"), ("get", "/api/runs/{run_id}"),
     ("post", "/api/runs/{run_id}/cancel"), ("post", "/api/runs/{run_id}/retry"),
     ("post", "/api/events"), ("post", "/api/tickets/{ticket_id}/messages"),

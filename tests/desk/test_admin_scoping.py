@@ -247,6 +247,7 @@ def test_only_superusers_add_delete_or_throttle_organizations(acme, globex, acme
     assert 'name="slug"' not in own and 'name="max_concurrent_runs"' not in own
     saved = staff.post(admin_url(acme.organization), {
         "name": "Acme Corp", "slug": "taken", "max_concurrent_runs": "50",
+        "grouping_window_hours": "24", "group_answers": "suggest",
         "created_at_0": "2026-01-01", "created_at_1": "00:00:00",
     })  # fmt: skip
     assert saved.status_code == 302
@@ -277,7 +278,8 @@ def test_the_slack_webhook_is_never_shown_in_full(acme, globex, acme_staff, root
 
 def test_the_slack_webhook_is_kept_replaced_or_removed(acme, acme_staff):
     staff = logged_in(acme_staff)
-    form = {"name": "Acme Inc.", "created_at_0": "2026-01-01", "created_at_1": "00:00:00"}
+    form = {"name": "Acme Inc.", "grouping_window_hours": "24", "group_answers": "suggest",
+            "created_at_0": "2026-01-01", "created_at_1": "00:00:00"}
 
     def saved_webhook(**fields) -> str:
         response = staff.post(admin_url(acme.organization), {**form, **fields})

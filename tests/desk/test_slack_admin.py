@@ -13,7 +13,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 TOKEN = "xoxb-1234567890-0987654321-acmeBotTokenSecret"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-FORM = {"name": "Acme Inc.", "created_at_0": "2026-01-01", "created_at_1": "00:00:00"}
+FORM = {"name": "Acme Inc.", "grouping_window_hours": "24", "group_answers": "suggest",
+        "created_at_0": "2026-01-01", "created_at_1": "00:00:00"}
 
 
 @pytest.fixture

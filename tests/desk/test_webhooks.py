@@ -74,8 +74,9 @@ def test_admin_refuses_an_internal_address(slack_only, organization):
     admin = Client()
     admin.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
     url = f"/admin/desk/organization/{organization.pk}/change/"
-    form = {"name": organization.name, "slug": organization.slug,
-            "created_at_0": "2026-01-01", "created_at_1": "00:00:00"}  # fmt: skip
+    form = {"name": organization.name, "slug": organization.slug, "grouping_window_hours": "24",
+            "group_answers": "suggest", "created_at_0": "2026-01-01",
+            "created_at_1": "00:00:00"}  # fmt: skip
     refused = admin.post(url, {**form, "slack_webhook_url": "http://169.254.169.254/latest/"})
     assert refused.status_code == 200
     assert "Only Slack incoming webhooks are accepted" in refused.content.decode()

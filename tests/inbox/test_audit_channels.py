@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def test_the_audit_shows_the_channel_of_every_answer_and_decision(
-    approving_organization, ann, drain, settings
+    approving_organization, ann, bob, drain, settings
 ):
     settings.INBOUND_EMAIL_DOMAIN, settings.INBOUND_EMAIL_SECRET = DOMAIN, SECRET
     with FakeSlackApi(users={"U0ANN": "ann@example.com"}) as fake:
@@ -37,8 +37,12 @@ def test_the_audit_shows_the_channel_of_every_answer_and_decision(
         interact(click(approval, "approve"))
         drain()
 
-    reviewer = Client()
-    reviewer.force_login(ann)
+    herself = Client()
+    herself.force_login(ann)
+    own_page = herself.get(f"/questions/{question.pk}/").content.decode()
+    assert "Answered by you (email) at" in own_page
+    reviewer = Client()  # another reviewer reads the audit
+    reviewer.force_login(bob)
     answered = reviewer.get(f"/questions/{question.pk}/").content.decode()
     assert "Answered by Ann Lee (email) at" in answered
     decided = reviewer.get(f"/questions/{approval.pk}/").content.decode()

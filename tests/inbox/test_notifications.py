@@ -266,3 +266,18 @@ def test_a_redirecting_webhook_is_not_followed(ann, ask, organization, slack):
     finally:
         redirecting.close()
         internal.close()
+
+
+@pytest.mark.slow
+def test_links_in_emails_point_at_the_port_the_server_listens_on(live_app, organization, ann,
+                                                                  tmp_path, monkeypatch):
+    """`serve --port N` without SITE_URL: the embedded workers' emails link to port N."""
+    monkeypatch.delenv("SITE_URL", raising=False)
+    mail_dir = tmp_path / "mail"
+    app = live_app({"EMAIL_BACKEND": "tests.fakes.mail.FileEmailBackend",
+                    "TEST_EMAIL_DIR": str(mail_dir), "ANTHROPIC_API_KEY": ""})  # fmt: skip
+    ticket = services.ticket_create(organization=organization, title="Checkout crashes",
+                                    priority="critical")  # fmt: skip
+    question = wait_until(lambda: Question.objects.filter(ticket=ticket).first())
+    [opened] = wait_until(lambda: sent_emails(mail_dir))
+    assert f"http://127.0.0.1:{app.port}/questions/{question.pk}/" in opened.get_content()

@@ -22,6 +22,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, host: str, port: int, no_worker: bool, **options) -> None:
+        if not settings.SITE_URL_SET:
+            # Links in emails and Slack point where this server listens (its embedded workers
+            # send them); behind a proxy or with separate workers, set SITE_URL.
+            shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+            settings.SITE_URL = f"http://{shown}:{port}"
         if settings.EMBEDDED_WORKER and not no_worker:
             start_embedded_consumer()
         if not settings.REDIS_URL:
