@@ -39,6 +39,11 @@ class InboxFilters:
         parsed = parse_qs(query_string.decode("latin-1"))
         return cls.from_params({key: values[-1] for key, values in parsed.items()})
 
+    @property
+    def narrowed(self) -> bool:
+        """Filtered beyond the default view (my teams', every kind and priority, anyone's)."""
+        return bool(self.priority or self.claim or self.kind)
+
     def as_query(self) -> str:
         pairs = (("priority", self.priority), ("claim", self.claim), ("kind", self.kind),
                  ("scope", self.scope))  # fmt: skip

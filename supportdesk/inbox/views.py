@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -198,6 +199,12 @@ def _claim_or_release(request, question_id, action) -> HttpResponse:
         # reviewer is typing stays where it is.
         return render(request, "inbox/question.html#state",
                       {"question": question, "claim_problem": problem})  # fmt: skip
+    if request.htmx and request.htmx.target == "inbox-notice":
+        # A card's claim button (or its `c` key) in the inbox: a line in the page's status
+        # region; the card itself changes with the push every inbox gets.
+        done = "Claimed" if action is services.question_claim else "Released"
+        notice = problem or f"{done} the request on ticket #{question.ticket_id}."
+        return HttpResponse(escape(notice))
     if problem:
         messages.error(request, problem)
     if request.htmx:
