@@ -435,6 +435,47 @@ class Question(models.Model):
     def is_open(self) -> bool:
         return self.status == QuestionStatus.PENDING and self.expires_at > timezone.now()
 
+    @property
+    def proposed_arguments(self) -> dict | None:
+        """The proposed call's arguments in its tool's order (as the model wrote them)."""
+        return in_schema_order(self.arguments, self.tool_schema)
+
+    @property
+    def edited_arguments(self) -> dict | None:
+        """The arguments a reviewer's edit ran the call with, in the tool's order."""
+        return in_schema_order(self.decided_arguments, self.tool_schema)
+
+
+# PostgreSQL's jsonb keeps no key order, and a form built from a tool's schema should show its
+# fields in the order the tool declares them: the order is stored beside them, as a list.
+SCHEMA_ORDER = "x-property-order"
+
+
+def with_schema_order(schema: dict | None) -> dict | None:
+    """A tool's JSON schema, with the order of its properties recorded for storing."""
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+        return schema
+    return {**schema, SCHEMA_ORDER: list(schema["properties"])}
+
+
+def schema_properties(schema: dict | None) -> list[tuple[str, dict]]:
+    """A stored schema's properties, in the order the tool declared them."""
+    properties = (schema or {}).get("properties") or {}
+    order = [name for name in (schema or {}).get(SCHEMA_ORDER, []) if name in properties]
+    return [(name, properties[name]) for name in order] + [
+        (name, prop) for name, prop in properties.items() if name not in order
+    ]
+
+
+def in_schema_order(arguments, schema: dict | None):
+    """Arguments (a dict) in the schema's order; anything the schema doesn't name, after."""
+    if not isinstance(arguments, dict):
+        return arguments
+    names = [name for name, _ in schema_properties(schema) if name in arguments]
+    return {name: arguments[name] for name in names} | {
+        name: value for name, value in arguments.items() if name not in names
+    }
+
 
 class Article(models.Model):
     """A knowledge base article."""

@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from supportdesk.desk.models import schema_properties
+
 PREFIX = "arg-"
 SHORT_TEXT = 200  # strings allowed no longer than this get a one-line input
 
@@ -65,7 +67,7 @@ def fields_for(schema: dict, arguments: dict, errors: dict[str, str] | None = No
     """The form's fields, in the schema's order, filled with `arguments`."""
     required = set(schema.get("required", []))
     fields = []
-    for name, raw in (schema.get("properties") or {}).items():
+    for name, raw in schema_properties(schema):
         prop = _resolved(schema, raw)
         fields.append(ArgumentField(
             name=name, label=prop.get("title") or name.replace("_", " ").capitalize(),
@@ -82,7 +84,7 @@ def arguments_from(schema: dict, submitted) -> tuple[dict, dict[str, str]]:
     field. A number that isn't one is refused here, in words, rather than sent as text."""
     arguments: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for name, raw in (schema.get("properties") or {}).items():
+    for name, raw in schema_properties(schema):
         prop = _resolved(schema, raw)
         kind = _kind(prop)
         if kind == "checkbox":

@@ -90,7 +90,7 @@ def request_message(question: Question) -> tuple[str, list[dict]]:
                 f"ticket {ticket_link} ({ticket.priority})"
             )
         ]
-        for label, value, _prose in readable_arguments(question.arguments or {}):
+        for label, value, _prose in readable_arguments(question.proposed_arguments or {}):
             blocks.append(_section(f"*{slack_escape(label)}*\n{quoted(value)}"))
     else:
         text = f"{agent} asks about ticket #{ticket.pk}: {title}"
@@ -187,7 +187,7 @@ def outcome_text(question: Question) -> str:
     if question.decision_message:
         lines.append(quoted(question.decision_message, 1000))
     elif question.decided_arguments:
-        for label, value, _prose in readable_arguments(question.decided_arguments):
+        for label, value, _prose in readable_arguments(question.edited_arguments):
             lines.append(f"_{slack_escape(label)}, as edited_\n{quoted(value, 1000)}")
     elif not question.decision:
         lines.append(quoted(question.answer, 2000))

@@ -23,7 +23,7 @@ from supportdesk.api.errors import RequestRefused
 from supportdesk.api.limits import charge_inbound
 from supportdesk.desk import services
 from supportdesk.desk.errors import DeskError, InvalidFields
-from supportdesk.desk.models import Channel, Organization, Question, Reviewer
+from supportdesk.desk.models import Channel, Organization, Question, Reviewer, schema_properties
 from supportdesk.inbox import argument_forms, slack
 
 logger = logging.getLogger(__name__)
@@ -277,7 +277,7 @@ def _modal_submitted(it: Interaction) -> HttpResponse:
 
 def _field_errors(refused: InvalidFields, schema: dict) -> dict[str, str]:
     """Each problem under its field's input; one that names no field goes under the first."""
-    first = next(iter(schema.get("properties") or {}), "")
+    first = next(iter(name for name, _ in schema_properties(schema)), "")
     errors: dict[str, str] = {}
     for loc, message in refused.problems:
         block = f"{argument_forms.PREFIX}{loc[1] if len(loc) > 1 else first}"

@@ -83,7 +83,7 @@ def _question_page(request, question, *, error: str = "", answer: str = "",
                    status: int = 200, edit: dict | None = None) -> HttpResponse:  # fmt: skip
     edit = edit or {}
     fields = argument_forms.fields_for(question.tool_schema or {},
-                                       edit.get("arguments", question.arguments or {}),
+                                       edit.get("arguments", question.proposed_arguments or {}),
                                        edit.get("errors"))  # fmt: skip
     organization = question.ticket.organization
     assignable = {

@@ -215,3 +215,33 @@ def test_an_approval_policy_for_every_tool_from_admin(approving_organization, dr
     drain()
     assert ticket.replies.count() == 1
     assert Run.objects.get(pk=approval.run_id).status == RunStatus.COMPLETED
+
+
+def test_a_proposed_calls_fields_keep_their_tools_order_in_storage(approving_organization, drain):
+    """PostgreSQL's jsonb orders keys by length, then bytes: the form and the card must still
+    show a tool's fields in the order the tool declares them, in both modes."""
+    from agents.approvals import ApprovalRequest
+    from supportdesk.inbox.argument_forms import fields_for
+    from supportdesk.inbox.templatetags.inbox_extras import readable_arguments
+
+    reply = reply_awaiting_approval(approving_organization, drain)
+    declared = ["message_to_customer", "tone", "cc", "attachments_count"]
+    schema = {"type": "object", "required": ["message_to_customer"], "properties": {
+        "message_to_customer": {"type": "string"}, "tone": {"enum": ["warm", "formal"]},
+        "cc": {"type": "string"}, "attachments_count": {"type": "integer"},
+    }}  # fmt: skip
+    arguments = {"tone": "warm", "attachments_count": 0, "cc": "", "message_to_customer": "Hi"}
+    services.approval_open(
+        question_id="5b0c1e7a-0000-4000-8000-0000000000aa", ticket_id=reply.ticket_id,
+        run_id=reply.run_id, expires_at=reply.expires_at,
+        request=ApprovalRequest(agent="Billing", tool="send_mail", call_id="toolu_9",
+                                arguments=arguments, json_schema=schema),
+    )  # fmt: skip
+    stored = Question.objects.get(pk="5b0c1e7a-0000-4000-8000-0000000000aa")
+    assert list(stored.proposed_arguments) == declared
+    assert [field.name for field in fields_for(stored.tool_schema, stored.proposed_arguments)] \
+        == declared  # fmt: skip
+    labels = [label for label, _text, _prose in readable_arguments(stored.proposed_arguments)]
+    assert labels == ["Message to customer", "Tone", "Cc", "Attachments count"]
+    stored.decided_arguments = {"cc": "x@example.com", "tone": "formal"}
+    assert list(stored.edited_arguments) == ["tone", "cc"]

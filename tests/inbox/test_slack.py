@@ -432,8 +432,8 @@ def test_the_edit_modal_is_built_from_the_tools_schema_and_edits_are_validated(
     interact(click(approval, "edit"))
     view = slack_api.calls("views.open")[0].args["view"]
     inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
-    # (In the schema's order with SQLite; PostgreSQL's jsonb keeps no key order.)
-    assert sorted(inputs) == ["arg-amount", "arg-currency", "arg-note", "arg-notify"]
+    # In the tool's order, on PostgreSQL too (whose jsonb keeps no key order of its own).
+    assert list(inputs) == ["arg-amount", "arg-currency", "arg-notify", "arg-note"]
     amount = inputs["arg-amount"]
     assert amount["element"] == {
         "type": "number_input",

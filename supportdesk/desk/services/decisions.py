@@ -21,6 +21,7 @@ from supportdesk.desk.models import (
     QuestionStatus,
     RequestKind,
     TicketStatus,
+    with_schema_order,
 )
 from supportdesk.desk.services.base import TOOL_DECISION, clean_text, organization_tenant
 from supportdesk.desk.services.questions import (
@@ -39,7 +40,7 @@ def approval_open(
     approval = Question.objects.create(
         id=question_id, ticket_id=ticket_id, run_id=run_id, agent=request.agent,
         kind=RequestKind.APPROVAL, tool=request.tool, call_id=request.call_id[:200],
-        arguments=request.arguments, tool_schema=request.json_schema,
+        arguments=request.arguments, tool_schema=with_schema_order(request.json_schema),
         question=f"{request.agent} wants to call {request.tool}", expires_at=expires_at,
     )  # fmt: skip
     request_route(approval)
