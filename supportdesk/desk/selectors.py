@@ -2,6 +2,7 @@
 
 import re
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -159,3 +160,42 @@ def question_group_get(group_id, *, organization: Organization | None = None) ->
         return groups.get(pk=int(group_id))
     except (QuestionGroup.DoesNotExist, ValueError, TypeError):
         raise NotFound(f"no question group with id {group_id}") from None
+
+
+INBOX_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """One page of an inbox: its requests in order, the cursor of the next page ("" when this is
+    the last), the exact number pending for the inbox's filter and for the whole organization."""
+
+    questions: list
+    next_cursor: str
+    total_for_filter: int
+    total_pending: int
+    window_end: tuple | None  # the sort key of the last request loaded, None if all are
+
+
+def inbox_page(*, organization: Organization, filters, user_id: int, after: str = "",
+               limit: int = INBOX_PAGE_SIZE) -> InboxPage:  # fmt: skip
+    """A page of the organization's pending requests as `filters` (an InboxFilters) select and
+    order them, after the cursor `after` (a garbled cursor reads as the first page)."""
+    pending = questions_pending(organization=organization)
+    selected = filters.apply(pending, user_id=user_id)
+    page = selected
+    start = filters.parse_cursor(after) if after else None
+    if start is not None:
+        page = filters.after(selected, start)
+    page = page.select_related("claimed_by", "team", "assignee__user")
+    questions = list(page.prefetch_related("activity")[: limit + 1])
+    more = len(questions) > limit
+    questions = questions[:limit]
+    end = filters.sort_key_of(questions[-1]) if more else None
+    return InboxPage(
+        questions=questions,
+        next_cursor=filters.cursor(end) if more else "",
+        total_for_filter=selected.order_by().count(),
+        total_pending=pending.order_by().count(),
+        window_end=end,
+    )

@@ -39,13 +39,14 @@ def reviewer_required(view):
 @reviewer_required
 def inbox(request: HttpRequest) -> HttpResponse:
     filters = InboxFilters.from_params(request.GET)
-    questions = filters.apply(
-        selectors.questions_pending(organization=request.reviewer.organization),
-        user_id=request.user.pk,
-    ).select_related("claimed_by", "team", "assignee__user").prefetch_related("activity")
+    page = selectors.inbox_page(
+        organization=request.reviewer.organization, filters=filters, user_id=request.user.pk,
+        after=request.GET.get("after", ""),
+    )
     return render(request, "inbox/inbox.html", {
-        "questions": questions, "filters": filters, "priorities": Priority.values,
-        "tab": "pending",
+        "questions": page.questions, "page": page, "filters": filters,
+        "total_for_filter": page.total_for_filter, "total_pending": page.total_pending,
+        "priorities": Priority.values, "tab": "pending",
     })  # fmt: skip
 
 
