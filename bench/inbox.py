@@ -1,5 +1,6 @@
 """Push latency: from the commit that creates a question to the frame arriving at connected
-WebSocket clients (1 and 100 of them), through the real server (`manage.py serve`, daphne).
+WebSocket clients (1, 100 and 1,000 of them, held by a client process of their own:
+bench/ws_clients.py), through the real server (`manage.py serve`, daphne).
 
 The question is created by a real worker (embedded: the server's own consumer threads; scale-out:
 a `run_huey` process, pushes crossing Redis). The start is the question row's `created_at`, taken
@@ -7,19 +8,19 @@ inside its transaction just before the commit (so the figures include the commit
 """
 
 import asyncio
-import re
+import json
+import sys
 import time
 
 from django.contrib.auth.models import User
 from django.test import Client
 
 from bench.engine import reset, samples, summary
-from bench.server import Server
+from bench.server import ROOT, Server
+from bench.ws_clients import raise_fd_limit
 from supportdesk.desk import services
 from supportdesk.desk.demo_data import demo_seed
 from supportdesk.desk.models import Question, Reviewer, Ticket
-
-CARD = re.compile(r'afterbegin:#question-list"><article id="question-([0-9a-f-]{36})"')
 
 
 def reviewer_cookie(organization) -> str:
@@ -31,48 +32,46 @@ def reviewer_cookie(organization) -> str:
 
 
 async def measure(port: int, cookie: str, organization, clients: int, trials: int) -> list[float]:
-    from websockets.asyncio.client import connect
-
-    url = f"ws://127.0.0.1:{port}/ws/inbox/?sort=newest"
-    headers = {"Cookie": cookie}
+    """Latencies of `trials` questions at `clients` sockets held by a client process."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.ws_clients", "--port", str(port), "--cookie", cookie,
+        "--clients", str(clients), cwd=ROOT, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, limit=2**24,
+    )  # fmt: skip
+    ready = json.loads(await asyncio.wait_for(process.stdout.readline(), 300))
+    assert ready["ready"] == clients, ready
     arrivals: dict[str, list[float]] = {}
-    sockets = [await connect(url, additional_headers=headers, origin=f"http://127.0.0.1:{port}",
-                             compression=None, max_size=None) for _ in range(clients)]  # fmt: skip
-    for ws in sockets:
-        await ws.recv()  # the full list
 
-    async def listen(ws):
-        async for frame in ws:
-            received = time.time()
-            found = CARD.search(frame)
-            if found:
-                arrivals.setdefault(found.group(1), []).append(received)
+    async def read_arrivals():
+        while line := await process.stdout.readline():
+            report = json.loads(line)
+            arrivals[report["question"]] = report["arrivals"]
 
-    listeners = [asyncio.create_task(listen(ws)) for ws in sockets]
+    reader = asyncio.create_task(read_arrivals())
     latencies = []
-    for n in range(trials):
-        ticket = await asyncio.to_thread(
-            services.ticket_create, organization=organization, title=f"Crash #{n}",
-            priority="critical",
-        )  # fmt: skip
-        question = None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            question = await asyncio.to_thread(
-                lambda t=ticket: Question.objects.filter(ticket=t).first()
-            )
-            if question and len(arrivals.get(str(question.pk), [])) == clients:
-                break
-            await asyncio.sleep(0.01)
-        else:
-            raise TimeoutError("pushes did not arrive")
-        committed = question.created_at.timestamp()
-        latencies += [arrived - committed for arrived in arrivals[str(question.pk)]]
-
-    for task in listeners:
-        task.cancel()
-    for ws in sockets:
-        await ws.close()
+    try:
+        for n in range(trials):
+            ticket = await asyncio.to_thread(
+                services.ticket_create, organization=organization, title=f"Crash #{n}",
+                priority="critical",
+            )  # fmt: skip
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                question = await asyncio.to_thread(
+                    lambda t=ticket: Question.objects.filter(ticket=t).first()
+                )
+                if question and str(question.pk) in arrivals:
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                raise TimeoutError("pushes did not arrive")
+            committed = question.created_at.timestamp()
+            latencies += [arrived - committed for arrived in arrivals.pop(str(question.pk))]
+            await asyncio.sleep(0.05)  # the counts that follow a change: not in the next sample
+    finally:
+        reader.cancel()
+        process.stdin.close()
+        await process.wait()
     return latencies
 
 
@@ -82,8 +81,9 @@ def push_latency() -> dict:
     organization = demo_seed(approvals=False)
     cookie = reviewer_cookie(organization)
     results = {}
+    raise_fd_limit()  # the server inherits it: 1,000 sockets
     with Server() as server:
-        for clients, trials in ((1, samples(60)), (100, samples(30))):
+        for clients, trials in ((1, samples(100)), (100, samples(30)), (1000, samples(20))):
             seconds = asyncio.run(measure(server.port, cookie, organization, clients, trials))
             results[f"push_latency_{clients}_clients"] = summary(seconds)
     return results
