@@ -178,9 +178,10 @@ class InboxPage:
 
 
 def inbox_page(*, organization: Organization, filters, user_id: int, after: str = "",
-               limit: int = INBOX_PAGE_SIZE) -> InboxPage:  # fmt: skip
+               limit: int | None = None) -> InboxPage:  # fmt: skip
     """A page of the organization's pending requests as `filters` (an InboxFilters) select and
     order them, after the cursor `after` (a garbled cursor reads as the first page)."""
+    limit = limit or INBOX_PAGE_SIZE
     pending = questions_pending(organization=organization)
     selected = filters.apply(pending, user_id=user_id)
     page = selected
