@@ -5,6 +5,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -116,16 +117,18 @@ def reviewer_for(user) -> Reviewer | None:
     return Reviewer.objects.select_related("organization", "user").filter(user=user).first()
 
 
-def questions_answered_or_expired(*, organization: Organization, limit: int = 100):
-    return (
+def questions_answered_or_expired(*, organization: Organization, q: str = ""):
+    """Requests no longer pending, newest first, matching the search `q` if one is given."""
+    questions = (
         Question.objects.filter(ticket__organization=organization)
         .exclude(status=QuestionStatus.PENDING)
         .select_related("ticket", "answered_by_user")
-        .order_by("-created_at")[:limit]
     )
+    return questions_search(questions, q).order_by("-created_at", "-pk")
 
 
-def tickets_for(*, organization: Organization, status: str = "", priority: str = ""):
+def tickets_for(*, organization: Organization, status: str = "", priority: str = "",
+                q: str = ""):  # fmt: skip
     tickets = Ticket.objects.filter(organization=organization).annotate(
         open_questions=Count("questions", filter=Q(questions__status=QuestionStatus.PENDING))
     )
@@ -133,7 +136,7 @@ def tickets_for(*, organization: Organization, status: str = "", priority: str =
         tickets = tickets.filter(status=status)
     if priority:
         tickets = tickets.filter(priority=priority)
-    return tickets.order_by("-created_at")
+    return tickets_search(tickets, q).order_by("-created_at", "-pk")
 
 
 def question_groups_for(*, organization: Organization | None, pending_only: bool = True):
@@ -200,3 +203,45 @@ def inbox_page(*, organization: Organization, filters, user_id: int, after: str 
         total_pending=pending.order_by().count(),
         window_end=end,
     )
+
+
+SEARCH_MAX_LENGTH = 200
+SEARCH_CONFIG = "english"
+# What the full-text search reads; the GIN indexes of migration 0014 index these very expressions.
+TICKET_SEARCH_FIELDS = ("title", "body", "customer")
+QUESTION_SEARCH_FIELDS = ("question",)
+
+
+def _matching(queryset: QuerySet, fields: tuple[str, ...], q: str) -> QuerySet:
+    """Rows whose `fields` match the search: PostgreSQL's full text (through the GIN index of
+    the same expression), elsewhere a simple case-insensitive substring match."""
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        vector = SearchVector(*fields, config=SEARCH_CONFIG)
+        query = SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch")
+        return queryset.annotate(_search=vector).filter(_search=query)
+    match = Q()
+    for field in fields:
+        match |= Q(**{f"{field}__icontains": q})
+    return queryset.filter(match)
+
+
+def tickets_search(tickets: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
+    """Tickets whose title, body or customer matches, or one of whose questions does."""
+    q = q.strip()
+    if not q:
+        return tickets
+    by_ticket = _matching(Ticket.objects.all(), TICKET_SEARCH_FIELDS, q).values("pk")
+    by_question = _matching(Question.objects.all(), QUESTION_SEARCH_FIELDS, q).values("ticket_id")
+    return tickets.filter(Q(pk__in=by_ticket) | Q(pk__in=by_question))
+
+
+def questions_search(questions: QuerySet[Question], q: str) -> QuerySet[Question]:
+    """Questions whose text matches, or whose ticket's title, body or customer does."""
+    q = q.strip()
+    if not q:
+        return questions
+    by_ticket = _matching(Ticket.objects.all(), TICKET_SEARCH_FIELDS, q).values("pk")
+    by_question = _matching(Question.objects.all(), QUESTION_SEARCH_FIELDS, q).values("pk")
+    return questions.filter(Q(ticket_id__in=by_ticket) | Q(pk__in=by_question))

@@ -10,7 +10,6 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 
-from supportdesk.desk import services
 from supportdesk.inbox import hub as inbox_hub
 from supportdesk.inbox.filters import InboxFilters
 from supportdesk.inbox.live import _publisher
