@@ -11,9 +11,11 @@ import asyncio
 import json
 import sys
 import time
+from datetime import timedelta
 
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from bench.engine import reset, samples, summary
 from bench.server import ROOT, Server
@@ -89,5 +91,79 @@ def push_latency() -> dict:
     return results
 
 
+PENDING = 10_000
+
+
+def seed_large_inbox(organization, pending: int = PENDING) -> None:
+    """`pending` open requests in one organization, written in bulk (their run is one real run:
+    the inbox never reads it)."""
+    anchor = services.ticket_create(organization=organization, title="Anchor", priority="low")
+    run = anchor.runs.get()
+    now = timezone.now()
+    priorities = ["critical", "high", "medium", "low"]
+    tickets = Ticket.objects.bulk_create([
+        Ticket(organization=organization, priority=priorities[n % 4],
+               title=f"Customer {n}: the app crashes when exporting a report",
+               body="Since the last update the export button crashes the app. " * 3,
+               customer=f"customer{n}@example.com")
+        for n in range(pending)
+    ], batch_size=1000)  # fmt: skip
+    Question.objects.bulk_create([
+        Question(ticket=ticket, run=run, agent="Technical Support",
+                 question=f"Is the export crash of ticket {ticket.pk} known, and is a fix coming?",
+                 context="Customer on 2.4.1, iOS 17", created_at=now - timedelta(seconds=n),
+                 expires_at=now + timedelta(hours=2, seconds=n))
+        for n, ticket in enumerate(tickets)
+    ], batch_size=1000)  # fmt: skip
+
+
+async def reconnect_frames(cookie: str, trials: int) -> tuple[list[float], int]:
+    from channels.testing import WebsocketCommunicator
+
+    from supportdesk.asgi import application
+
+    seconds, size = [], 0
+    headers = [(b"host", b"127.0.0.1:8000"), (b"origin", b"http://127.0.0.1:8000"),
+               (b"cookie", cookie.encode())]  # fmt: skip
+    for _ in range(trials):
+        inbox = WebsocketCommunicator(application, "/ws/inbox/", headers=headers)
+        started = time.perf_counter()
+        connected, _ = await inbox.connect(timeout=30)
+        assert connected
+        frame = await inbox.receive_from(timeout=30)
+        seconds.append(time.perf_counter() - started)
+        size = max(size, len(frame.encode()))
+        await inbox.disconnect()
+    return seconds, size
+
+
+def large_inbox() -> dict:
+    """The inbox of an organization with 10,000 pending requests, in this process (server time,
+    without the network): the first page over HTTP, and the list a (re)connecting socket gets."""
+    reset()
+    Ticket.objects.all().delete()
+    organization = demo_seed(approvals=False)
+    seed_large_inbox(organization)
+    cookie = reviewer_cookie(organization)
+    client = Client(HTTP_HOST="127.0.0.1:8000")
+    client.cookies["sessionid"] = cookie.split("=", 1)[1]
+    results = {}
+    for sort in ("urgent", "newest"):
+        seconds, size = [], 0
+        for _ in range(samples(100) + 1):
+            started = time.perf_counter()
+            response = client.get(f"/inbox/?sort={sort}")
+            seconds.append(time.perf_counter() - started)
+            size = max(size, len(response.content))
+            page = response.content.decode()
+            assert response.status_code == 200
+            assert f"{PENDING} pending for this view" in page, "counts must stay exact"
+        results[f"large_inbox_first_page_{sort}"] = {**summary(seconds[1:]), "bytes": size}
+    seconds, size = asyncio.run(reconnect_frames(cookie, samples(100) + 1))
+    results["large_inbox_reconnect_frame"] = {**summary(seconds[1:]), "bytes": size}
+    results["large_inbox_pending"] = Question.objects.filter(status="pending").count()
+    return results
+
+
 def run_all() -> dict:
-    return push_latency()
+    return {**large_inbox(), **push_latency()}

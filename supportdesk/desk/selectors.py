@@ -165,7 +165,7 @@ def question_group_get(group_id, *, organization: Organization | None = None) ->
         raise NotFound(f"no question group with id {group_id}") from None
 
 
-INBOX_PAGE_SIZE = 50
+INBOX_PAGE_SIZE = 25  # a first page of a 10,000-request inbox stays under 50 KiB
 
 
 @dataclass(frozen=True)
@@ -191,8 +191,14 @@ def inbox_page(*, organization: Organization, filters, user_id: int, after: str 
     start = filters.parse_cursor(after) if after else None
     if start is not None:
         page = filters.after(selected, start)
-    page = page.select_related("claimed_by", "team", "assignee__user")
-    questions = list(page.prefetch_related("activity")[: limit + 1])
+    # Sort the keys alone, then read the page's rows: sorting thousands of whole rows (with their
+    # tickets) to keep a few dozen is most of a large inbox's time.
+    ids = list(page.values_list("pk", flat=True)[: limit + 1])
+    rows = Question.objects.filter(pk__in=ids).select_related(
+        "ticket", "claimed_by", "team", "assignee__user"
+    )
+    by_id = {row.pk: row for row in rows.prefetch_related("activity")}
+    questions = [by_id[pk] for pk in ids if pk in by_id]
     more = len(questions) > limit
     questions = questions[:limit]
     end = filters.sort_key_of(questions[-1]) if more else None
