@@ -154,3 +154,17 @@
     sortCards(); tick(); setInterval(tick, 1000);
   });
 })();
+
+// --- Issue 14, scale: exact counts in a paged inbox (appended block; the code above is untouched).
+// The inbox holds a page or a few of its requests: the Pending tab shows the server's exact count
+// for the filter (#inbox-totals, refreshed over the WebSocket after changes), not the cards loaded.
+(function () {
+  "use strict";
+  function exactCount() {
+    var totals = document.getElementById("inbox-totals");
+    var count = document.getElementById("pending-count");
+    if (totals && count && totals.dataset.forFilter) count.textContent = totals.dataset.forFilter;
+  }
+  document.addEventListener("htmx:wsAfterMessage", exactCount);
+  document.addEventListener("DOMContentLoaded", exactCount);
+})();

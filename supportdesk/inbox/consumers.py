@@ -186,14 +186,11 @@ def render_counts(organization_id: int, inboxes: list) -> dict:
     """The counts frame of each filter key: one query per key, one for the organization."""
     from supportdesk.desk.models import Organization
 
-    organization = Organization.objects.get(pk=organization_id)
-    total = selectors.questions_pending(organization=organization).order_by().count()
+    pending = selectors.questions_pending(organization=Organization(pk=organization_id))
     texts = {}
     for key, socket in inboxes:
-        selected = socket.filters.apply(selectors.questions_pending(organization=organization),
-                                        user_id=socket.user_id)  # fmt: skip
-        context = {"total_for_filter": selected.order_by().count(), "total_pending": total,
-                   "oob": True}  # fmt: skip
+        counts = selectors.inbox_counts(pending, socket.filters.condition(user_id=socket.user_id))
+        context = {**counts, "oob": True}
         texts[key] = render_to_string("inbox/_inbox_more.html#totals", context).strip()
     return texts
 
