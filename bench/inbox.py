@@ -70,7 +70,7 @@ async def measure(port: int, cookie: str, organization, clients: int, trials: in
                 raise TimeoutError("pushes did not arrive")
             committed = question.created_at.timestamp()
             latencies += [arrived - committed for arrived in arrivals.pop(str(question.pk))]
-            await asyncio.sleep(0.05)  # the counts that follow a change: not in the next sample
+            await asyncio.sleep(0.2)  # the counts that follow a change: not in the next sample
     finally:
         reader.cancel()
         process.stdin.close()
