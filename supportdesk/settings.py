@@ -188,7 +188,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py 8 reads replies with a 5 s socket timeout, the very time channels_redis'
+            # blocking pop waits: on a busy event loop the empty reply came late, the read
+            # timed out and the socket reading it died (redis/redis-py#4091). A longer one.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
         }
     }
 else:

@@ -45,8 +45,12 @@
         (a.dataset.expiresAt - b.dataset.expiresAt);
     });
     cards.forEach(function (card) { list.appendChild(card); });
+    // The list holds a page or a few: the counts are the server's (#inbox-totals, sent again over
+    // the WebSocket after changes). The Pending tab counts every pending request, whatever the
+    // filters; the title what this view shows.
+    var totals = document.getElementById("inbox-totals");
     var count = document.getElementById("pending-count");
-    if (count) count.textContent = cards.length;
+    if (totals && count) count.textContent = totals.dataset.pending;
     groupIncidents(list);
     markMine(list);
     var region = list.closest(".live-region");
@@ -121,8 +125,8 @@
   // The pending count in the tab's title, for a tab in the background.
   var baseTitle = document.title;
   function showCountInTitle() {
-    var count = document.getElementById("pending-count");
-    var n = count ? parseInt(count.textContent, 10) : NaN;
+    var totals = document.getElementById("inbox-totals");
+    var n = totals ? parseInt(totals.dataset.forFilter, 10) : NaN;
     document.title = n > 0 ? "(" + n + ") " + baseTitle : baseTitle;
   }
 

@@ -26,6 +26,7 @@ from supportdesk.api.schemas import (
     EventOrEvents,
     GroupAnswerOut,
     MessageIn,
+    MessagePage,
     Pagination,
     QuestionFilters,
     QuestionGroupFilters,
@@ -33,6 +34,7 @@ from supportdesk.api.schemas import (
     QuestionOut,
     QuestionPage,
     RunDetail,
+    RunSummaryPage,
     TicketDetail,
     TicketFilters,
     TicketIn,
@@ -175,6 +177,30 @@ def ticket_list(request: HttpRequest, filters: Query[TicketFilters]):
 def ticket_detail(request: HttpRequest, ticket_id: int):
     """A ticket with the replies sent, the agents' questions and its runs."""
     return selectors.ticket_detail(ticket_id, organization=organization_of(request))
+
+
+@api.get("/tickets/{ticket_id}/questions", response={200: QuestionPage, **errors(401, 404, 422)},
+         tags=["tickets"])  # fmt: skip
+def ticket_question_list(request: HttpRequest, ticket_id: int, page: Query[Pagination]):
+    """All of a ticket's questions, newest first, a page at a time."""
+    ticket = desk_selectors.ticket_get(ticket_id, organization=organization_of(request))
+    return page_of(selectors.ticket_questions(ticket), page)
+
+
+@api.get("/tickets/{ticket_id}/runs", response={200: RunSummaryPage, **errors(401, 404, 422)},
+         tags=["tickets"])  # fmt: skip
+def ticket_run_list(request: HttpRequest, ticket_id: int, page: Query[Pagination]):
+    """All of a ticket's runs, oldest first, a page at a time."""
+    ticket = desk_selectors.ticket_get(ticket_id, organization=organization_of(request))
+    return page_of(selectors.ticket_runs(ticket), page)
+
+
+@api.get("/tickets/{ticket_id}/messages", response={200: MessagePage, **errors(401, 404, 422)},
+         tags=["tickets"])  # fmt: skip
+def ticket_message_list(request: HttpRequest, ticket_id: int, page: Query[Pagination]):
+    """All of a ticket's follow-up messages, oldest first, a page at a time."""
+    ticket = desk_selectors.ticket_get(ticket_id, organization=organization_of(request))
+    return page_of(selectors.ticket_messages(ticket), page)
 
 
 def _actor(request: HttpRequest, given: str) -> str:

@@ -224,9 +224,33 @@ class ActivityOut(Schema):
 
 class TicketDetail(TicketOut):
     replies: list[ReplyOut]
-    questions: list[QuestionOut]
-    runs: list[RunSummary] = Field(description="Every run the ticket ever had, oldest first.")
-    messages: list[MessageOut] = Field(description="The customer's follow-ups.")
+    questions: list[QuestionOut] = Field(
+        description="Its questions, newest first: the first 50; all at /tickets/{id}/questions."
+    )
+    questions_count: int = Field(description="How many questions it has in all.")
+    runs: list[RunSummary] = Field(
+        description="The runs the ticket had, oldest first: the first 50; all at "
+        "/tickets/{id}/runs."
+    )
+    runs_count: int = Field(description="How many runs it had in all.")
+    messages: list[MessageOut] = Field(
+        description="The customer's follow-ups, oldest first: the first 50; all at "
+        "/tickets/{id}/messages."
+    )
+    messages_count: int = Field(description="How many follow-ups in all.")
+
+    # The bounded lists (api.selectors.ticket_detail), under the names the API has always used.
+    @staticmethod
+    def resolve_questions(ticket) -> list:
+        return ticket.first_questions
+
+    @staticmethod
+    def resolve_runs(ticket) -> list:
+        return ticket.first_runs
+
+    @staticmethod
+    def resolve_messages(ticket) -> list:
+        return ticket.first_messages
     activity: list[ActivityOut] = Field(description="What people did: closed, reopened, ...")
 
 
@@ -258,6 +282,14 @@ class DecisionIn(BodyIn):
 
 class QuestionPage(Page):
     items: list[QuestionOut]
+
+
+class RunSummaryPage(Page):
+    items: list[RunSummary]
+
+
+class MessagePage(Page):
+    items: list[MessageOut]
 
 
 class AnswerIn(BodyIn):

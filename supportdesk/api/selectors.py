@@ -8,18 +8,43 @@ from django.db.models import Prefetch, QuerySet
 from supportdesk.api.models import ApiKey, EventKey, Key
 from supportdesk.desk import selectors as desk_selectors
 from supportdesk.desk.errors import NotFound
-from supportdesk.desk.models import Organization, Question, Ticket
+from supportdesk.desk.models import Organization, Question, Ticket, TicketMessage
 from supportdesk.desk.services import organization_tenant
 from supportdesk.durable.models import Run
 
+NESTED_LIMIT = 50
+
+
+def ticket_questions(ticket: Ticket) -> QuerySet[Question]:
+    return Question.objects.filter(ticket=ticket).order_by("-created_at", "pk")
+
+
+def ticket_runs(ticket: Ticket) -> QuerySet[Run]:
+    return Run.objects.filter(tickets=ticket).order_by("created_at", "pk")
+
+
+def ticket_messages(ticket: Ticket) -> QuerySet[TicketMessage]:
+    return TicketMessage.objects.filter(ticket=ticket).order_by("created_at", "pk")
+
 
 def ticket_detail(ticket_id: int, *, organization: Organization) -> Ticket:
-    """The ticket with its replies, questions, runs, messages and activity, one query each."""
+    """The ticket with its replies and activity, and the first NESTED_LIMIT of its questions
+    (newest first), runs and messages (oldest first) with how many there are in all: the rest
+    are paged at /tickets/{id}/questions, /runs and /messages. One query each."""
     ticket = desk_selectors.ticket_get(ticket_id, organization=organization)
-    runs = Prefetch("runs", queryset=Run.objects.order_by("created_at"))
-    return Ticket.objects.prefetch_related(
-        "replies", "questions", runs, "messages", "activity"
-    ).get(pk=ticket.pk)
+    bounded = {
+        "questions": ticket_questions(ticket),
+        "runs": ticket_runs(ticket),
+        "messages": ticket_messages(ticket),
+    }
+    detail = Ticket.objects.prefetch_related(
+        "replies", "activity",
+        *(Prefetch(name, queryset=queryset.model.objects.order_by(*queryset.query.order_by)
+                   [:NESTED_LIMIT], to_attr=f"first_{name}") for name, queryset in bounded.items()),
+    ).get(pk=ticket.pk)  # fmt: skip
+    for name, queryset in bounded.items():
+        setattr(detail, f"{name}_count", queryset.count())
+    return detail
 
 
 def questions_for(

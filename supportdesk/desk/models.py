@@ -425,7 +425,16 @@ class Question(models.Model):
                 fields=["ticket", "created_at"],
                 name="question_pending",
                 condition=Q(status="pending"),
-            )
+            ),
+            # The inbox's first page among thousands pending: newest first, or by deadline.
+            models.Index(
+                fields=["created_at"], name="question_pending_newest", condition=Q(status="pending")
+            ),
+            models.Index(
+                fields=["expires_at"],
+                name="question_pending_deadline",
+                condition=Q(status="pending"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,8 +2,10 @@
 
 import re
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -115,16 +117,18 @@ def reviewer_for(user) -> Reviewer | None:
     return Reviewer.objects.select_related("organization", "user").filter(user=user).first()
 
 
-def questions_answered_or_expired(*, organization: Organization, limit: int = 100):
-    return (
+def questions_answered_or_expired(*, organization: Organization, q: str = ""):
+    """Requests no longer pending, newest first, matching the search `q` if one is given."""
+    questions = (
         Question.objects.filter(ticket__organization=organization)
         .exclude(status=QuestionStatus.PENDING)
         .select_related("ticket", "answered_by_user")
-        .order_by("-created_at")[:limit]
     )
+    return questions_search(questions, q).order_by("-created_at", "-pk")
 
 
-def tickets_for(*, organization: Organization, status: str = "", priority: str = ""):
+def tickets_for(*, organization: Organization, status: str = "", priority: str = "",
+                q: str = ""):  # fmt: skip
     tickets = Ticket.objects.filter(organization=organization).annotate(
         open_questions=Count("questions", filter=Q(questions__status=QuestionStatus.PENDING))
     )
@@ -132,7 +136,7 @@ def tickets_for(*, organization: Organization, status: str = "", priority: str =
         tickets = tickets.filter(status=status)
     if priority:
         tickets = tickets.filter(priority=priority)
-    return tickets.order_by("-created_at")
+    return tickets_search(tickets, q).order_by("-created_at", "-pk")
 
 
 def question_groups_for(*, organization: Organization | None, pending_only: bool = True):
@@ -159,3 +163,99 @@ def question_group_get(group_id, *, organization: Organization | None = None) ->
         return groups.get(pk=int(group_id))
     except (QuestionGroup.DoesNotExist, ValueError, TypeError):
         raise NotFound(f"no question group with id {group_id}") from None
+
+
+def inbox_counts(pending: QuerySet[Question], condition: Q) -> dict:
+    """How many of the pending requests the inbox's condition selects, and how many there are:
+    one pass over them, not two."""
+    counts = pending.order_by().aggregate(
+        total_for_filter=Count("pk", filter=condition), total_pending=Count("pk")
+    )
+    return {key: value or 0 for key, value in counts.items()}
+
+
+INBOX_PAGE_SIZE = 25  # a first page of a 10,000-request inbox stays under 50 KiB
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """One page of an inbox: its requests in order, the cursor of the next page ("" when this is
+    the last), the exact number pending for the inbox's filter and for the whole organization."""
+
+    questions: list
+    next_cursor: str
+    total_for_filter: int
+    total_pending: int
+    window_end: tuple | None  # the sort key of the last request loaded, None if all are
+
+
+def inbox_page(*, organization: Organization, filters, user_id: int, after: str = "",
+               limit: int | None = None) -> InboxPage:  # fmt: skip
+    """A page of the organization's pending requests as `filters` (an InboxFilters) select and
+    order them, after the cursor `after` (a garbled cursor reads as the first page)."""
+    limit = limit or INBOX_PAGE_SIZE
+    pending = questions_pending(organization=organization)
+    selected = filters.apply(pending, user_id=user_id)
+    page = selected
+    start = filters.parse_cursor(after) if after else None
+    if start is not None:
+        page = filters.after(selected, start)
+    # Sort the keys alone, then read the page's rows: sorting thousands of whole rows (with their
+    # tickets) to keep a few dozen is most of a large inbox's time.
+    ids = list(page.values_list("pk", flat=True)[: limit + 1])
+    rows = Question.objects.filter(pk__in=ids).select_related(
+        "ticket", "claimed_by", "team", "assignee__user"
+    )
+    by_id = {row.pk: row for row in rows.prefetch_related("activity")}
+    questions = [by_id[pk] for pk in ids if pk in by_id]
+    more = len(questions) > limit
+    questions = questions[:limit]
+    end = filters.sort_key_of(questions[-1]) if more else None
+    return InboxPage(
+        questions=questions,
+        next_cursor=filters.cursor(end) if more else "",
+        **inbox_counts(pending, filters.condition(user_id=user_id)),
+        window_end=end,
+    )
+
+
+SEARCH_MAX_LENGTH = 200
+SEARCH_CONFIG = "english"
+# What the full-text search reads; the GIN indexes of migration 0014 index these very expressions.
+TICKET_SEARCH_FIELDS = ("title", "body", "customer")
+QUESTION_SEARCH_FIELDS = ("question",)
+
+
+def _matching(queryset: QuerySet, fields: tuple[str, ...], q: str) -> QuerySet:
+    """Rows whose `fields` match the search: PostgreSQL's full text (through the GIN index of
+    the same expression), elsewhere a simple case-insensitive substring match."""
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        vector = SearchVector(*fields, config=SEARCH_CONFIG)
+        query = SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch")
+        return queryset.annotate(_search=vector).filter(_search=query)
+    match = Q()
+    for field in fields:
+        match |= Q(**{f"{field}__icontains": q})
+    return queryset.filter(match)
+
+
+def tickets_search(tickets: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
+    """Tickets whose title, body or customer matches, or one of whose questions does."""
+    q = q.strip()
+    if not q:
+        return tickets
+    by_ticket = _matching(Ticket.objects.all(), TICKET_SEARCH_FIELDS, q).values("pk")
+    by_question = _matching(Question.objects.all(), QUESTION_SEARCH_FIELDS, q).values("ticket_id")
+    return tickets.filter(Q(pk__in=by_ticket) | Q(pk__in=by_question))
+
+
+def questions_search(questions: QuerySet[Question], q: str) -> QuerySet[Question]:
+    """Questions whose text matches, or whose ticket's title, body or customer does."""
+    q = q.strip()
+    if not q:
+        return questions
+    by_ticket = _matching(Ticket.objects.all(), TICKET_SEARCH_FIELDS, q).values("pk")
+    by_question = _matching(Question.objects.all(), QUESTION_SEARCH_FIELDS, q).values("pk")
+    return questions.filter(Q(ticket_id__in=by_ticket) | Q(pk__in=by_question))

@@ -8,6 +8,7 @@ again every INBOX_SESSION_RECHECK_SECONDS in case such news was lost.
 
 import asyncio
 import contextlib
+import json
 from importlib import import_module
 from types import SimpleNamespace
 
@@ -19,7 +20,7 @@ from django.template.loader import render_to_string
 
 from supportdesk.desk import selectors
 from supportdesk.desk.errors import NotFound
-from supportdesk.inbox import live
+from supportdesk.inbox import hub, live
 from supportdesk.inbox.filters import InboxFilters
 
 CLOSED_SESSION_ENDED = 4001
@@ -69,6 +70,13 @@ class SessionBoundConsumer(AsyncWebsocketConsumer):
 
 
 class InboxConsumer(SessionBoundConsumer):
+    """A reviewer's inbox: its first page on every (re)connect, the next pages on request ("show
+    more" over the socket), then changes pushed by this process's hub (supportdesk/inbox/hub.py):
+    a request that sorts within the pages loaded is inserted, one beyond them only counted."""
+
+    backlog: list | None = None
+    transport = None
+
     async def connect(self) -> None:
         reviewer = await self.join_as_reviewer()
         if reviewer is None:
@@ -78,51 +86,113 @@ class InboxConsumer(SessionBoundConsumer):
         self.my_team_ids = await database_sync_to_async(
             lambda: frozenset(reviewer.teams.values_list("pk", flat=True))
         )()
-        self.group = live.inbox_group(reviewer.organization_id)
-        # Join before rendering the list: a change committed in between is pushed, not lost.
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.filter_key = self.filters.filter_key(user_id=self.user_id,
+                                                  my_team_ids=self.my_team_ids)  # fmt: skip
+        self.organization_id = reviewer.organization_id
+        self.shown: set[str] = set()
+        self.window_end = None
+        self.sending: set = set()
+        self.transport = hub.daphne_transport(self.base_send)
+        # Join before rendering the list: a change committed in between is held, then pushed.
+        self.backlog = []
+        await hub.hub().join(self)
         await self.accept()
-        html, shown = await database_sync_to_async(self._full_list)(reviewer)
-        self.shown = shown
+        html = await database_sync_to_async(self._page)(reviewer, "")
         await self.send(text_data=html)
+        backlog, self.backlog = self.backlog, None
+        for message in backlog:
+            self.push(message, hub.Frames(hub.hub(), message), {})
 
-    def _full_list(self, reviewer) -> tuple[str, set[str]]:
-        questions = list(
-            self.filters.apply(
-                selectors.questions_pending(organization=reviewer.organization),
-                user_id=self.user_id,
-            ).select_related("claimed_by", "team", "assignee__user").prefetch_related("activity")
-        )
-        html = render_to_string("inbox/inbox.html#question-list", {"questions": questions,
-                                                                   "oob": True})  # fmt: skip
-        return html, {str(q.pk) for q in questions}
+    def _page(self, reviewer, after: str) -> str:
+        """The first page (the whole list is replaced) or the page after a cursor (appended),
+        with the "show more" link and the counts; what it shows is remembered."""
+        page = selectors.inbox_page(organization=reviewer.organization, filters=self.filters,
+                                    user_id=self.user_id, after=after)  # fmt: skip
+        context = {"questions": page.questions, "page": page, "filters": self.filters,
+                   "total_for_filter": page.total_for_filter,
+                   "total_pending": page.total_pending, "oob": True}  # fmt: skip
+        if after:
+            cards = render_to_string("inbox/_inbox_more.html#appended", context)
+        else:
+            self.shown = set()
+            cards = render_to_string("inbox/inbox.html#question-list", context)
+        self.shown.update(str(q.pk) for q in page.questions)
+        self.window_end = page.window_end
+        more = render_to_string("inbox/_inbox_more.html#more", context)
+        totals = render_to_string("inbox/_inbox_more.html#totals", context)
+        return cards.strip() + more.strip() + totals.strip()
 
     async def disconnect(self, code: int) -> None:
         await self.leave()
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if getattr(self, "organization_id", None) is not None:
+            await hub.hub().leave(self)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
-        """The inbox sends nothing over the socket; anything received is ignored."""
+        """Show more, asked over the socket (htmx ws-send: `{"more": cursor}`); else ignored."""
+        try:
+            cursor = json.loads(text_data or "{}").get("more", "")
+        except (ValueError, AttributeError):
+            return
+        if not isinstance(cursor, str) or self.filters.parse_cursor(cursor) is None:
+            return
+        if self.window_end is None or self.filters.cursor(self.window_end) != cursor:
+            return  # not where this inbox's list ends (a stale button): nothing to append
+        reviewer = await database_sync_to_async(selectors.reviewer_for)(self.scope["user"])
+        if reviewer is None:
+            return
+        await self.send(text_data=await database_sync_to_async(self._page)(reviewer, cursor))
 
-    async def question_changed(self, event: dict) -> None:
-        question_id = event["question_id"]
-        wanted = event["pending"] and self.filters.accepts(
-            priority=event["priority"], claimed_by_id=event["claimed_by_id"], user_id=self.user_id,
-            kind=event.get("kind", "question"), team_id=event.get("team_id"),
-            assignee_user_id=event.get("assignee_user_id"), my_team_ids=self.my_team_ids,
-        )
+    def push(self, message: dict, frames, judged: dict) -> None:
+        """A change of the organization, from the hub: what this inbox shows follows it. No
+        waiting here: the frame goes out before the hub turns to the next socket."""
+        if self.backlog is not None:
+            self.backlog.append(message)
+            return
+        question_id = message["question_id"]
+        wanted = judged.get(self.filter_key)
+        if wanted is None:
+            wanted = judged[self.filter_key] = message["pending"] and self.filters.accepts(
+                priority=message["priority"], claimed_by_id=message["claimed_by_id"],
+                user_id=self.user_id, kind=message.get("kind", "question"),
+                team_id=message.get("team_id"),
+                assignee_user_id=message.get("assignee_user_id"), my_team_ids=self.my_team_ids,
+            )  # fmt: skip
         if wanted and question_id in self.shown:
-            html = event["card"]  # carries hx-swap-oob="true": replaces the card in place
-        elif wanted:
+            kind = "replace"
+        elif wanted and self._within_window(message):
             self.shown.add(question_id)
-            html = f'<div hx-swap-oob="afterbegin:#question-list">{event["card"]}</div>'
-        elif question_id in self.shown:
+            kind = "insert"
+        elif not wanted and question_id in self.shown:
             self.shown.discard(question_id)
-            html = f'<div id="question-{question_id}" hx-swap-oob="delete"></div>'
+            kind = "delete"
         else:
             return
-        await self.send(text_data=html)
+        hub.write(self, frames.get(kind))
+
+    def _within_window(self, message: dict) -> bool:
+        """Does the request sort among the pages loaded? Beyond them it would show out of order
+        (the next "show more" brings it)."""
+        if self.window_end is None:
+            return True
+        if "expires_us" not in message:
+            return False
+        key = self.filters.sort_key(priority=message["priority"], pk=message["question_id"],
+                                    expires_us=message["expires_us"],
+                                    created_us=message["created_us"])  # fmt: skip
+        return key <= self.window_end
+
+
+def render_counts(organization_id: int, inboxes: list) -> dict:
+    """The counts frame of each filter key: one query per key, one for the organization."""
+    from supportdesk.desk.models import Organization
+
+    pending = selectors.questions_pending(organization=Organization(pk=organization_id))
+    texts = {}
+    for key, socket in inboxes:
+        counts = selectors.inbox_counts(pending, socket.filters.condition(user_id=socket.user_id))
+        context = {**counts, "oob": True}
+        texts[key] = render_to_string("inbox/_inbox_more.html#totals", context).strip()
+    return texts
 
 
 class QuestionConsumer(SessionBoundConsumer):

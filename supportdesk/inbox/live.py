@@ -49,8 +49,10 @@ def run_changed(run_id) -> None:
 
 
 def publish_question(question_id) -> None:
-    """Render the question's card once and send it, with what consumers filter on, to its org."""
+    """Render the question's card once and send it, with what inboxes filter and sort on, to its
+    organization's group: one message per server process (its hub), whatever the sockets."""
     from supportdesk.desk.models import Question
+    from supportdesk.inbox.filters import microseconds
 
     question = (
         Question.objects.select_related("ticket", "claimed_by", "team", "assignee__user")
@@ -62,6 +64,7 @@ def publish_question(question_id) -> None:
     _send(question_group(question.pk), {"type": "question.state"})
     message = {
         "type": "question.changed",
+        "organization_id": question.ticket.organization_id,
         "question_id": str(question.pk),
         "pending": question.is_open,  # past its deadline it leaves the list, grace or not
         "priority": question.ticket.priority,
@@ -69,6 +72,9 @@ def publish_question(question_id) -> None:
         "kind": question.kind,
         "team_id": question.team_id,
         "assignee_user_id": question.assignee.user_id if question.assignee_id else None,
+        # Where it sorts: an inbox showing only its first pages inserts it only among them.
+        "expires_us": microseconds(question.expires_at),
+        "created_us": microseconds(question.created_at),
     }
     if message["pending"]:
         message["card"] = render_to_string(

@@ -4,6 +4,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -40,21 +41,40 @@ def reviewer_required(view):
 @reviewer_required
 def inbox(request: HttpRequest) -> HttpResponse:
     filters = InboxFilters.from_params(request.GET)
-    questions = filters.apply(
-        selectors.questions_pending(organization=request.reviewer.organization),
-        user_id=request.user.pk,
-    ).select_related("claimed_by", "team", "assignee__user").prefetch_related("activity")
+    page = selectors.inbox_page(
+        organization=request.reviewer.organization, filters=filters, user_id=request.user.pk,
+        after=request.GET.get("after", ""),
+    )
     return render(request, "inbox/inbox.html", {
-        "questions": questions, "filters": filters, "priorities": Priority.values,
-        "tab": "pending",
+        "questions": page.questions, "page": page, "filters": filters,
+        "total_for_filter": page.total_for_filter, "total_pending": page.total_pending,
+        "priorities": Priority.values, "tab": "pending",
     })  # fmt: skip
 
 
 @require_GET
 @reviewer_required
 def history(request: HttpRequest) -> HttpResponse:
-    questions = selectors.questions_answered_or_expired(organization=request.reviewer.organization)
-    return render(request, "inbox/history.html", {"questions": questions, "tab": "history"})
+    q, search_error = _search(request)
+    questions = selectors.questions_answered_or_expired(
+        organization=request.reviewer.organization, q=q
+    )
+    page_obj = Paginator(questions, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "inbox/history.html", {
+        "questions": page_obj.object_list, "page_obj": page_obj, "tab": "history",
+        "q": q, "search_error": search_error, "search_max": selectors.SEARCH_MAX_LENGTH,
+    }, status=400 if search_error else 200)  # fmt: skip
+
+
+LIST_PAGE_SIZE = 50
+
+
+def _search(request: HttpRequest) -> tuple[str, str]:
+    """The search asked for, and why it was refused (then no search)."""
+    q = request.GET.get("q", "").strip()
+    if len(q) > selectors.SEARCH_MAX_LENGTH:
+        return "", f"That search is too long: at most {selectors.SEARCH_MAX_LENGTH} characters."
+    return q.replace("\x00", ""), ""
 
 
 @require_GET
@@ -280,15 +300,20 @@ def question_knowledge(request: HttpRequest, question_id) -> HttpResponse:
 def ticket_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     priority = request.GET.get("priority", "")
+    q, search_error = _search(request)
     tickets = selectors.tickets_for(
         organization=request.reviewer.organization,
         status=status if status in TicketStatus.values else "",
         priority=priority if priority in Priority.values else "",
+        q=q,
     )
+    page_obj = Paginator(tickets, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "inbox/tickets.html", {
-        "tickets": tickets, "status": status, "priority": priority,
-        "statuses": TicketStatus.choices, "priorities": Priority.values, "tab": "tickets",
-    })  # fmt: skip
+        "tickets": page_obj.object_list, "page_obj": page_obj, "status": status,
+        "priority": priority, "statuses": TicketStatus.choices, "priorities": Priority.values,
+        "tab": "tickets", "q": q, "search_error": search_error,
+        "search_max": selectors.SEARCH_MAX_LENGTH,
+    }, status=400 if search_error else 200)  # fmt: skip
 
 
 @require_GET

@@ -22,6 +22,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 OPERATIONS = {
     ("post", "/api/tickets"), ("get", "/api/tickets"), ("get", "/api/tickets/{ticket_id}"),
+    ("get", "/api/tickets/{ticket_id}/questions"), ("get", "/api/tickets/{ticket_id}/runs"),
+    ("get", "/api/tickets/{ticket_id}/messages"),
     ("get", "/api/questions"), ("get", "/api/questions/{question_id}"),
     ("get", "/api/question-groups"), ("post", "/api/question-groups/{group_id}/answer"),
     ("post", "/api/questions/{question_id}/answer"), ("get", "/api/runs/{run_id}"),

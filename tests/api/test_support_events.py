@@ -11,7 +11,7 @@ from supportdesk.desk.models import Question, QuestionStatus
 from supportdesk.durable.models import Event, RunStatus
 from supportdesk.inbox.live import _publisher
 from tests.api.conftest import post_json
-from tests.inbox.test_consumers import connect, session_cookie
+from tests.inbox.test_consumers import connect, receive_push, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -81,7 +81,7 @@ def test_an_answer_sent_as_an_event_answers_the_question_once(api, organization,
         response = await database_sync(post_json)(api, "/api/events", event)
         assert response.status_code == 200 and response.json() == {"ids": ["slack-1"]}
         await database_sync(_publisher.flush)()
-        assert f'id="question-{question.pk}" hx-swap-oob="delete"' in await inbox.receive_from()
+        assert f'id="question-{question.pk}" hx-swap-oob="delete"' in await receive_push(inbox)
         await inbox.disconnect()
 
     async_to_sync(inbox_sees_it_go)()

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from supportdesk.desk import services
 from supportdesk.desk.models import Question
-from tests.inbox.test_consumers import connect, session_cookie
+from tests.inbox.test_consumers import connect, no_push, receive_push, session_cookie
 from tests.inbox.test_views import signed_in
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -94,11 +94,11 @@ def test_a_filtered_live_inbox_gets_its_list_and_only_matching_pushes(ann, organ
         low = await database_sync_to_async(open_question)(
             organization, priority="low", expires_in=timedelta(hours=1)
         )
-        assert await inbox.receive_nothing(timeout=0.3)
+        assert await no_push(inbox)
         critical = await database_sync_to_async(open_question)(
             organization, priority="critical", expires_in=timedelta(hours=1)
         )
-        pushed = await inbox.receive_from()
+        pushed = await receive_push(inbox)
         assert pushed.startswith('<div hx-swap-oob="afterbegin:#question-list">')
         assert CARD.findall(pushed) == [critical] and low not in pushed
         await inbox.disconnect()
