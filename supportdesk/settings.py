@@ -157,7 +157,7 @@ else:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Under daphne every request would open a new connection (~5-7 ms): pool them instead.
         # Django's pool needs CONN_MAX_AGE 0; the pool keeps connections alive itself.
-        DATABASES["default"]["CONN_MAX_AGE"] = 600
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": 1,
             "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "20")),

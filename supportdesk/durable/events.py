@@ -111,6 +111,9 @@ def _store_events(events: list[EventIn], ids: list[str], tenant: str) -> list[Ev
                 event_id=event_id, tenant=tenant, name=event_in.name, data=event_in.data,
                 ts=event_in.ts if event_in.ts is not None else received,
             )  # fmt: skip
+    if len(fresh) == 1:  # one event: its INSERT is the dedup check
+        [event] = fresh.values()
+        return [event] if _store_event(event) else []
     seen = set(
         Event.objects.filter(tenant=tenant, event_id__in=list(fresh)).values_list(
             "event_id", flat=True
