@@ -12,8 +12,9 @@ run:
 test:
 	scripts/test
 
-# Run the benchmarks (both modes); tables print, JSON lands in bench/results/.
+# Run the benchmarks (both modes) and the peers' (LangGraph, DBOS: the `bench` extra) beside
+# them; tables print, JSON lands in bench/results/.
 bench:
-	scripts/setup
+	SETUP_EXTRAS=test,bench scripts/setup
 	scripts/services
 	.venv/bin/python -m bench

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-SUITES = ["engine", "desk", "fairness", "inbox", "api", "scale"]
+SUITES = ["engine", "desk", "fairness", "inbox", "api", "scale", "peers"]
 # BENCH_DATABASE_URL / BENCH_REDIS_URL move the scale-out mode elsewhere (another engineer's
 # benchmarks on the same machine, say).
 MODES = {
@@ -59,7 +59,14 @@ def workers_held(results: dict) -> str:
     )
 
 
-# (label, suite, formatter of one mode's results, target)
+def scaling(results: dict) -> str:
+    four = results["throughput_4_workers"]["steps_per_second"]
+    two = results["throughput_2_workers"]["steps_per_second"]
+    return f"{four:,.0f} steps/s ({four / two:.2f}×)"
+
+
+# (label, suite, formatter of one mode's results, target); a tuple of suites: the formatter reads
+# the mode's results of every suite (ratios of ours to the peers').
 ROWS = [
     ("checkpoint overhead per step.run", "engine", latency("checkpoint_overhead"),
      "p50 ≤ 1 ms SQLite, ≤ 2 ms PG"),
@@ -111,8 +118,44 @@ ROWS = [
     ("recovery after SIGKILL", "scale",
      lambda r: f"{r['recovery_after_sigkill']['p50_ms'] / 1000:.1f} s (median, "
                f"n={r['recovery_after_sigkill']['n']})",
-     "≤ 30 s"),
+     "≤ 10 s"),
+    ("throughput, 4 workers (÷ 2 workers)", "scale", scaling, "≥ 1.6× on PG"),
+    # The peers (bench/peers.py), beside our figure of the same run: ours ÷ the best peer's.
+    ("peers: resume — LangGraph Command(resume) / DBOS send → recv (p50)", "peers",
+     lambda r: peer(r, lambda p: f"{p['langgraph']['resume_p50_ms']:.2f} / "
+                                 f"{p['dbos']['send_recv_p50_ms']:.2f} ms"), ""),
+    ("resume ÷ best peer's resume (p50)", ("engine", "peers"),
+     lambda r: ratio(r, r["engine"]["resume_latency"]["p50_ms"],
+                     lambda p: min(p["langgraph"]["resume_p50_ms"], p["dbos"]["send_recv_p50_ms"])),
+     "≤ 2× LangGraph (SQLite); ≤ 1× DBOS (PG)"),
+    ("peers: checkpoint per node/step — LangGraph (added) / DBOS (p50)", "peers",
+     lambda r: peer(r, lambda p: f"{p['langgraph']['checkpoint_per_node_ms']:.2f} / "
+                                 f"{p['dbos']['step_p50_ms']:.2f} ms"), ""),
+    ("checkpoint ÷ best peer's (p50)", ("engine", "peers"),
+     lambda r: ratio(r, r["engine"]["checkpoint_overhead"]["p50_ms"],
+                     lambda p: min(p["langgraph"]["checkpoint_per_node_ms"],
+                                   p["dbos"]["step_p50_ms"])), "≤ 1×"),
+    ("peers: DBOS recovery after SIGKILL", "peers",
+     lambda r: peer(r, lambda p: f"{p['dbos']['recovery_after_sigkill']['p50_ms'] / 1000:.1f} s "
+                                 f"(median, n={p['dbos']['recovery_after_sigkill']['n']})"), ""),
+    ("recovery ÷ DBOS recovery", ("scale", "peers"),
+     lambda r: ratio(r, r["scale"]["recovery_after_sigkill"]["p50_ms"],
+                     lambda p: p["dbos"]["recovery_after_sigkill"]["p50_ms"]), ""),
 ]  # fmt: skip
+
+
+def peer(results: dict, cell) -> str:
+    """A peer's figure, or why there is none (the `bench` extra is not installed)."""
+    if "skipped" in results:
+        return "skipped: peers not installed"
+    return cell(results)
+
+
+def ratio(results: dict, ours: float, best) -> str:
+    """Our figure ÷ the best peer's, both of this run."""
+    if "skipped" in results["peers"]:
+        return "skipped: peers not installed"
+    return f"{ours / best(results['peers']):.2f}×"
 
 
 def run_mode(name: str, env: dict, suites: list[str]) -> dict:
@@ -152,6 +195,11 @@ def rows(results: dict, suites: list[str]) -> list[str]:
         "|---|---|---|---|",
     ]
     for label, suite, cell, target in ROWS:
+        if isinstance(suite, tuple):  # a ratio between suites: the cell reads them all
+            if all(s in suites for s in suite):
+                cells = [cell(results[mode]) for mode in MODES]
+                lines.append(f"| {label} | {cells[0]} | {cells[1]} | {target} |")
+            continue
         if suite in suites:
             cells = [cell(results[mode][suite]) for mode in MODES]
             lines.append(f"| {label} | {cells[0]} | {cells[1]} | {target} |")

@@ -105,29 +105,36 @@ class Workers:
     """Real workers for this mode: consumer threads in this process (embedded) or `run_huey`;
     ready (a sentinel run completed) when the `with` block starts."""
 
+    def __init__(self, threads: int = WORKER_THREADS, processes: int = 1):
+        """Scale-out: `processes` run_huey processes of `threads` threads each; embedded: the
+        consumer threads of this process, `threads` × `processes` of them."""
+        self.threads, self.processes = threads, processes
+
     def __enter__(self):
         from huey.contrib.djhuey import HUEY
 
         HUEY.flush()
-        self.process = None
+        self.started = []
         if settings.REDIS_URL:
             env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}
-            self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "run_huey", "-w", str(WORKER_THREADS),
+            self.started = [subprocess.Popen(
+                [sys.executable, "manage.py", "run_huey", "-w", str(self.threads),
                  "-k", "thread"],
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+            ) for _ in range(self.processes)]  # fmt: skip
         else:
             from supportdesk.durable.embedded import start_embedded_consumer
 
-            self.consumer = start_embedded_consumer(workers=WORKER_THREADS)
+            self.consumer = start_embedded_consumer(workers=self.threads * self.processes)
         sentinel_run()
         return self
 
     def __exit__(self, *exc_info):
-        if self.process:
-            self.process.terminate()
-            self.process.wait()
+        if self.started:
+            for process in self.started:
+                process.terminate()
+            for process in self.started:
+                process.wait()
         else:
             self.consumer.stop(graceful=True)
 

@@ -1,7 +1,8 @@
 """Scale benchmarks:
 
 - throughput: steps per second executed by 2 workers (embedded: 2 consumer threads; scale-out:
-  `run_huey -w 2`), over many runs of empty steps, from enqueue to the last run's end;
+  `run_huey -w 2`), over many runs of empty steps, from enqueue to the last run's end; and by 4
+  (embedded: 4 consumer threads; scale-out: two `run_huey -w 2` processes), twice the runs;
 - recovery after SIGKILL: a worker process is killed in the middle of a step and another started
   at once; from the kill to the interrupted step starting again (default lease and sweep settings).
 """
@@ -22,9 +23,10 @@ from supportdesk.durable.models import Run, RunStatus, Step
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def steps_per_second(runs: int = 40, steps: int = 100) -> dict:
+def steps_per_second(runs: int = 40, steps: int = 100, threads: int = 2, processes: int = 1
+                     ) -> dict:  # fmt: skip
     reset()
-    with Workers():  # up: a sentinel run completed
+    with Workers(threads, processes):  # up: a sentinel run completed
         started = time.monotonic()
         run_ids = start_runs("bench/empty-steps", [{"count": steps}] * runs)
         wait_for(lambda: Run.objects.filter(pk__in=run_ids, status=RunStatus.COMPLETED).count()
@@ -77,5 +79,8 @@ def recovery_after_sigkill(trials: int = 3) -> dict:
 def run_all() -> dict:
     return {
         "throughput_2_workers": steps_per_second(runs=samples(40)),
+        # Scale-out: two run_huey processes of 2 threads (one process's threads share its GIL);
+        # embedded: 4 consumer threads in the one process.
+        "throughput_4_workers": steps_per_second(runs=samples(80), processes=2),
         "recovery_after_sigkill": recovery_after_sigkill(trials=3 if not QUICK else 1),
     }

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from agents.step import StepIds, dumps, parse_duration
 from supportdesk.durable import dispatch, fairness, observers, registry
-from supportdesk.durable.db import infrastructure, lease_duration, lease_update
+from supportdesk.durable.db import infrastructure, lease_duration, lease_held, lease_update
 from supportdesk.durable.errors import (
     InfrastructureError,
     Interrupt,
@@ -362,11 +362,19 @@ class StepApi:
         raise Suspend()
 
     def _fence(self, *, status: str | None = None, wake_at: datetime | None = None) -> None:
-        """Renew the lease, or leave RUNNING for `status` and release it; only while we hold it.
+        """Check that this execution still holds the lease (renewing it when due), or leave
+        RUNNING for `status` and release it; only while we hold it.
 
         Inside the checkpoint's transaction, so a worker that lost its lease (it was presumed
-        dead, or the run was cancelled) can never write a step.
+        dead, or the run was cancelled) can never write a step. A step boundary renews the lease
+        only when the keeper's renewal is due anyway; otherwise it locks the run row held by our
+        token until the commit (SQLite's IMMEDIATE transaction already holds the write lock):
+        a takeover or a cancel waits for our commit and then wins, or came first and we see it.
         """
+        if status is None and self.keeper is not None and not self.keeper.renewal_due():
+            if not lease_held(self.run_id, self.token):
+                raise LeaseLost()
+            return
         now = timezone.now()
         renewed_from = time.monotonic()
         if status is None:
@@ -393,7 +401,11 @@ def renew_lease(run_id, token: str) -> bool:
 
 
 class LeaseKeeper:
-    """Renews the lease while a long step (a slow model call) runs, so the sweeper leaves it be.
+    """Renews the lease while the execution runs, so the sweeper leaves it be.
+
+    One renewal every RENEW_FRACTION of the lease, counted from the last renewal, whoever made
+    it (this thread, or a step boundary that found it due): a run costs the same writes per
+    second whether it runs one long step or a thousand short ones.
 
     A failed renewal (the database is locked a moment, the pool timed out) is tried again soon;
     renewal stops only with the execution. If the lease could not be renewed before it lapsed,
@@ -402,10 +414,16 @@ class LeaseKeeper:
     """
 
     RETRY_SECONDS = 0.5
+    # Renewed when 60 % of the lease has passed: 40 % of it (3.2 s of the default 8 s) is left
+    # for a slow renewal and its retries.
+    RENEW_FRACTION = 0.6
 
     def __init__(self, run_id, token: str, *, acquired_at: float):
         self.run_id, self.token = run_id, token
-        self.valid_until = acquired_at + lease_duration().total_seconds()
+        self.duration = lease_duration().total_seconds()
+        self.interval = self.duration * self.RENEW_FRACTION
+        self.renewed_at = acquired_at
+        self.valid_until = acquired_at + self.duration
         self.lost = False
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._renew, name=f"lease-{run_id}", daemon=True)
@@ -421,15 +439,21 @@ class LeaseKeeper:
     def lapsed(self) -> bool:
         return self.lost or time.monotonic() >= self.valid_until
 
+    def renewal_due(self) -> bool:
+        return time.monotonic() - self.renewed_at >= self.interval
+
     def renewed(self, started_at: float) -> None:
         """The lease was renewed by a statement that began at `started_at` (monotonic)."""
-        self.valid_until = max(self.valid_until, started_at + lease_duration().total_seconds())
+        self.renewed_at = max(self.renewed_at, started_at)
+        self.valid_until = max(self.valid_until, started_at + self.duration)
 
     def _renew(self) -> None:
-        interval = lease_duration().total_seconds() / 3
-        pause = interval
+        pause = self.interval
         try:
             while not self.stopped.wait(pause):
+                if not self.renewal_due():  # a step boundary renewed it meanwhile
+                    pause = max(self.renewed_at + self.interval - time.monotonic(), 0.01)
+                    continue
                 started = time.monotonic()
                 try:
                     held = renew_lease(self.run_id, self.token)
@@ -437,35 +461,43 @@ class LeaseKeeper:
                     logger.warning("renewing the lease of run %s failed; trying again",
                                    self.run_id, exc_info=True)  # fmt: skip
                     connection.close()  # the next attempt starts with a fresh connection
-                    pause = min(self.RETRY_SECONDS, interval)
+                    pause = min(self.RETRY_SECONDS, self.interval)
                     continue
                 if not held:
                     self.lost = True
                     return
                 self.renewed(started)
-                pause = interval
+                pause = self.interval
         finally:
             connection.close()
 
 
-def _acquire(run_id, token: str) -> str:
+def _acquire(run: Run, token: str) -> str:
     """Take the run's lease: "started" if it was due, "recovered" if its last execution's lease
     expired (its worker died, or the infrastructure failed), "throttled" if its tenant runs as
-    many as its limit allows, "" if it is not runnable."""
-    tenant = Run.objects.filter(pk=run_id).values_list("tenant", flat=True).first()
-    if tenant is None:
-        return ""
-    limit = fairness.tenant_limit(tenant)
-    if limit is None:
-        return _take_lease(run_id, token)
+    many as its limit allows, "" if it is not runnable, "changed" if the run changed since it
+    was read (read it again). The lease and the RUNNING transition are one transaction."""
+    limit = fairness.tenant_limit(run.tenant)
     with transaction.atomic():
-        fairness.lock_tenant(tenant)  # count and take in one step per tenant: never over
-        if fairness.running_count(tenant, excluding=run_id) >= limit:
-            return "throttled" if fairness.throttle(run_id, limit) else ""
-        return _take_lease(run_id, token)
+        if limit is not None:
+            fairness.lock_tenant(run.tenant)  # count and take in one step per tenant: never over
+            if fairness.running_count(run.tenant, excluding=run.pk) >= limit:
+                return "throttled" if fairness.throttle(run.pk, limit) else ""
+        acquired = _take_lease(run, token)
+        if acquired == "recovered":
+            function = registry.get_function(run.function_id)
+            limit = function.retries if function is not None else 0
+            reason = (f"recovered: the worker's lease expired (recovery {run.recoveries} of at "
+                      f"most {limit}); execution {token[:8]}")  # fmt: skip
+            run_transition(run.pk, RunStatus.RUNNING, reason)
+        elif acquired == "started":
+            run_transition(run.pk, RunStatus.RUNNING, f"execution {token[:8]}")
+    return acquired
 
 
-def _take_lease(run_id, token: str) -> str:
+def _take_lease(run: Run, token: str) -> str:
+    """The lease, taken by one conditional UPDATE. The run was read just before: its counters
+    (attempt, recoveries) are part of the condition, so the copy in hand is the run as taken."""
     now = timezone.now()
     taken = {"status": RunStatus.RUNNING, "lease_owner": token,
              "lease_expires_at": now + lease_duration(), "updated_at": now, "wake_at": None,
@@ -474,24 +506,42 @@ def _take_lease(run_id, token: str) -> str:
     due = Q(status=RunStatus.QUEUED) | Q(
         status__in=[RunStatus.SLEEPING, RunStatus.RETRYING], wake_at__lte=now
     )
-    if Run.objects.filter(due, pk=run_id).update(**taken):
-        return "started"
-    expired = Run.objects.filter(pk=run_id, status=RunStatus.RUNNING, lease_expires_at__lt=now)
-    if expired.update(**taken, recoveries=F("recoveries") + 1):
-        return "recovered"
-    return ""
+    same = Run.objects.filter(pk=run.pk, attempt=run.attempt, recoveries=run.recoveries)
+    if same.filter(due).update(**taken):
+        outcome = "started"
+    elif same.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now).update(
+        **taken, recoveries=F("recoveries") + 1
+    ):
+        outcome = "recovered"
+        run.recoveries += 1
+    elif Run.objects.filter(pk=run.pk).exclude(attempt=run.attempt, recoveries=run.recoveries
+                                               ).exists():  # fmt: skip
+        return "changed"
+    else:
+        return ""
+    run.status, run.lease_owner = RunStatus.RUNNING, token
+    run.wake_at = run.throttled_at = None
+    run.started_at = run.started_at or now
+    run.running_since = run.updated_at = now
+    run.lease_expires_at = taken["lease_expires_at"]
+    return outcome
 
 
 def execute_run(run_id) -> str:
     """Execute the run until it suspends or ends. Returns what happened, for logs and tests."""
     token = uuid.uuid4().hex
     acquired_at = time.monotonic()
-    acquired = _acquire(run_id, token)
-    if not acquired:
+    for _ in range(3):
+        run = Run.objects.select_related("event").filter(pk=run_id).first()
+        if run is None:
+            return "not runnable"
+        acquired = _acquire(run, token)
+        if acquired != "changed":
+            break
+    if acquired in ("", "changed"):
         return "not runnable"
     if acquired == "throttled":
         return "throttled"
-    run = Run.objects.select_related("event").get(pk=run_id)
     try:
         return _execute(run, token, acquired, acquired_at)
     finally:
@@ -503,13 +553,8 @@ def _execute(run: Run, token: str, acquired: str, acquired_at: float) -> str:
     function = registry.get_function(run.function_id)
     if acquired == "recovered":
         limit = function.retries if function is not None else 0
-        reason = (f"recovered: the worker's lease expired (recovery {run.recoveries} of at most "
-                  f"{limit}); execution {token[:8]}")  # fmt: skip
-        run_transition(run.pk, RunStatus.RUNNING, reason)
         if run.recoveries > limit:
             return _finish(run, token, RunStatus.FAILED, error=_crash_loop_reason(run))
-    else:
-        run_transition(run.pk, RunStatus.RUNNING, f"execution {token[:8]}")
     if function is None:
         missing = f"no durable function is registered with id {run.function_id!r}"
         return _finish(run, token, RunStatus.FAILED, error=missing)

@@ -90,7 +90,8 @@ def wait_resolve(wait: Wait, event: Event) -> bool:
 
     def resolve() -> bool:
         now = timezone.now()
-        with transaction.atomic():
+        # No savepoint inside the matching's transaction: a failure there fails it whole.
+        with transaction.atomic(savepoint=False):
             lock_run(wait.run_id)
             won = Wait.objects.filter(pk=wait.pk, status=WaitStatus.PENDING).update(
                 status=WaitStatus.RESOLVED, resolved_at=now, resolved_by=event

@@ -20,7 +20,11 @@ logger = logging.getLogger(__name__)
 
 def sweep() -> dict:
     report = {
-        "events_matched": events_process_stale(),
+        # Events their sender has not matched for a while (it died after the commit): not too
+        # soon, or a sender still matching on a loaded machine races every worker's sweeper.
+        "events_matched": events_process_stale(
+            older_than_seconds=max(2.0, 5 * settings.DURABLE["SWEEP_SECONDS"])
+        ),
         "waits_expired": waits_expire_due(),
         "runs_recovered": len(run_enqueue_due()),
         "throttled_dispatched": dispatch_all_throttled(),

@@ -1,8 +1,10 @@
 """The engine at its edges: step keys, replay checks, unstorable results, crash loops, leases that
 can't be renewed, infrastructure failures inside the step API, numbers in matches."""
 
+import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from django.db import OperationalError
@@ -14,7 +16,7 @@ from agents.models.testing import FunctionModel, ScriptedModel, text, tool_call
 from supportdesk import durable
 from supportdesk.durable.engine import execute_run
 from supportdesk.durable.models import Run, RunStatus, Step, StepStatus, Wait, WaitStatus
-from supportdesk.durable.services import run_retry
+from supportdesk.durable.services import run_cancel, run_retry
 from supportdesk.durable.sweeper import sweep
 from tests.durable import workflows
 from tests.durable.workflows import side_effects
@@ -205,6 +207,60 @@ def test_a_lease_that_could_not_be_renewed_stops_the_execution_at_the_next_step(
     monkeypatch.undo()
     expire_lease(run)
     assert execute_run(run.pk) == "completed"  # recovered by the next execution
+
+
+def run_updates(queries) -> list[str]:
+    return [q["sql"] for q in queries if q["sql"].startswith('UPDATE "durable_run"')]
+
+
+def test_step_boundaries_check_the_lease_without_writing_the_run(side_effect_log):
+    """Every checkpoint renewed the lease: a write of the run row (and of its indexes) per step.
+    A step boundary now only checks that the execution still holds the lease (a row lock on
+    PostgreSQL) while the last renewal is fresh: a 50-step run writes its row to take the lease
+    and to end, not once per step."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    run = start("test/steps", {"count": 50})
+    with CaptureQueriesContext(connection) as queries:
+        assert execute_run(run.pk) == "completed"
+    assert Step.objects.filter(run=run).count() == 50
+    assert len(run_updates(queries.captured_queries)) == 2  # the lease taken; the run finished
+
+
+def test_a_checkpoint_after_the_lease_was_taken_over_stores_nothing(side_effect_log):
+    """The fence without the renewal: another execution took the lease while a step ran (this
+    one was presumed dead); the step's result is not stored and the execution stops."""
+    run = start("test/steps", {"count": 2, "pause": 0.5})
+    outcome: list[str] = []
+    worker = threading.Thread(target=lambda: outcome.append(execute_run(run.pk)))
+    worker.start()
+    wait_for_line(f"{run.pk} step 0 start")
+    Run.objects.filter(pk=run.pk).update(lease_owner="another-execution")  # the takeover
+    worker.join()
+    assert outcome == ["lease lost"]
+    assert not Step.objects.filter(run=run).exists()
+    assert side_effects(side_effect_log).count(f"{run.pk} step 1 start") == 0
+
+
+def test_a_checkpoint_after_the_run_was_cancelled_stores_nothing(side_effect_log):
+    run = start("test/steps", {"count": 2, "pause": 0.5})
+    outcome: list[str] = []
+    worker = threading.Thread(target=lambda: outcome.append(execute_run(run.pk)))
+    worker.start()
+    wait_for_line(f"{run.pk} step 0 start")
+    assert run_cancel(run.pk, reason="cancelled meanwhile")
+    worker.join()
+    assert outcome == ["lease lost"]
+    assert not Step.objects.filter(run=run).exists()
+    assert Run.objects.get(pk=run.pk).status == RunStatus.CANCELLED
+
+
+def wait_for_line(line: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while line not in side_effects(Path(os.environ["SIDE_EFFECT_LOG"])):
+        assert time.monotonic() < deadline, f"never saw {line!r}"
+        time.sleep(0.01)
 
 
 def test_a_retried_run_still_stops_for_its_cancel_on_events(drain, monkeypatch):
