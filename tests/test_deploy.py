@@ -12,6 +12,8 @@ import pytest
 from supportdesk.config import DEVELOPMENT_SECRET_KEY
 from tests.conftest import ROOT, free_port, worker_environment
 
+pytestmark = pytest.mark.slow  # every test starts processes
+
 
 def production_env(data_dir, **changes) -> dict:
     """The README's production settings (embedded database: check --deploy needs no server)."""

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = {"django", "huey", "channels"}
 
@@ -31,6 +33,7 @@ def test_no_module_of_agents_imports_a_web_framework():
     assert {path: found for path, found in offenders.items() if found} == {}
 
 
+@pytest.mark.slow
 def test_importing_agents_loads_none_of_them():
     check = (
         "import sys, agents, agents.models.anthropic, agents.models.testing, agents.testing; "

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from supportdesk.desk import selectors
 from supportdesk.desk.demo_model import demo_blocks
 from supportdesk.desk.models import Ticket
 from supportdesk.durable.models import Run, RunStatus
@@ -31,6 +32,8 @@ def walkthrough(app: LiveApp) -> Run:
         out = app.cli("question", "list").stdout.strip()
         return out if "  ticket " in out else None
 
+    # Each `question list` starts a process: poll the database until there is something to list.
+    wait_until(selectors.questions_pending().exists)
     listed = wait_until(pending_lines)
     [line] = listed.splitlines()
     question_id = line.split()[0]
@@ -45,6 +48,7 @@ def walkthrough(app: LiveApp) -> Run:
         lines = app.cli("question", "list").stdout.splitlines()
         return next((line for line in lines if " approval: " in line), None)
 
+    wait_until(selectors.questions_pending().filter(kind="approval").exists)
     line = wait_until(approval_line)
     assert f"ticket {ticket_id} [critical] approval: Technical Support wants to call " in line
     assert "reply_to_customer(" in line and Ticket.objects.get(pk=ticket_id).replies.count() == 0

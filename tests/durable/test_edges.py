@@ -182,6 +182,7 @@ def fail_lease_renewals(monkeypatch, *, times: int) -> list[float]:
     return failures
 
 
+@pytest.mark.slow
 def test_one_failed_renewal_does_not_end_the_lease(monkeypatch, side_effect_log):
     """The keeper's try wrapped its loop: one transient error stopped renewal, the lease lapsed
     while the worker lived, and a second execution ran the same step body at once."""
@@ -197,6 +198,7 @@ def test_one_failed_renewal_does_not_end_the_lease(monkeypatch, side_effect_log)
     assert side_effects(side_effect_log).count(f"{run.pk} step 0 start") == 1
 
 
+@pytest.mark.slow
 def test_a_lease_that_could_not_be_renewed_stops_the_execution_at_the_next_step(
     monkeypatch, side_effect_log
 ):

@@ -14,7 +14,7 @@ from supportdesk.durable.events import waits_matching
 from supportdesk.durable.expressions import canonical, compile_conditions, evaluate
 from supportdesk.durable.models import Event, Run, Wait
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 KEYS = ["a", "b", "id"]
 scalars = st.one_of(

@@ -59,7 +59,8 @@ from supportdesk.desk.errors import DeskError
 def timed(op, call):
     started = time.time()
     result = call()
-    print(json.dumps({{"op": op, "started": started, "returned": time.time(), "id": result}}))
+    print(json.dumps({{"op": op, "started": started, "returned": time.time(), "id": result}}),
+          flush=True)
 
 
 {body}
@@ -98,8 +99,13 @@ def run_script(body: str, env: dict) -> subprocess.Popen:
 
 def restart_during(process: subprocess.Popen, redis: PrivateRedis) -> tuple[str, dict]:
     """Stop Redis while the script runs and start it again (empty); the script's output, and what
-    it did while Redis was down: {op: [id, ...]} of calls that began and returned in the outage."""
-    time.sleep(1.0)
+    it did while Redis was down: {op: [id, ...]} of calls that began and returned in the outage.
+    The outage begins once the script has made its first call (its start-up takes a while)."""
+    first = ""
+    while not first.endswith("}\n"):  # the shell's banner, then the first call's line
+        line = process.stdout.readline()
+        assert line, first + process.communicate(timeout=90)[1]
+        first += line
     redis.stop()  # the queue and its messages are gone
     down_from = time.time()
     time.sleep(1.2)
@@ -107,6 +113,7 @@ def restart_during(process: subprocess.Popen, redis: PrivateRedis) -> tuple[str,
     redis.start()
     out, err = process.communicate(timeout=90)
     assert process.returncode == 0, err
+    out = first + out
     during: dict[str, list] = {}
     for line in out.splitlines():
         if line.startswith("{"):
