@@ -43,8 +43,8 @@ def approval_open(
         arguments=request.arguments, tool_schema=with_schema_order(request.json_schema),
         question=f"{request.agent} wants to call {request.tool}", expires_at=expires_at,
     )  # fmt: skip
+    observers.announce(observers.QUESTION_OPENED, approval.pk)  # first: see question_open
     request_route(approval)
-    observers.announce(observers.QUESTION_OPENED, approval.pk)
     ticket_set_status(ticket_id, TicketStatus.WAITING,
                       f"{request.agent} asks a reviewer to approve {request.tool}")  # fmt: skip
     return approval
