@@ -345,7 +345,21 @@
     field.form.requestSubmit(button || undefined);
   });
 
-  document.addEventListener("htmx:wsAfterMessage", function () { sortCards(); tick(); followQuestionState(); });
+  // A push that redraws the selected card (or the whole list, on reconnect) keeps it selected.
+  var selected = null;
+  document.addEventListener("focusin", function (event) {
+    var card = event.target.closest && event.target.closest("#question-list > .card");
+    if (card) selected = card.id;
+  });
+  function keepSelection() {
+    if (!selected || (document.activeElement && document.activeElement !== document.body)) return;
+    var card = document.getElementById(selected);
+    if (card && !card.hidden) card.focus({ preventScroll: true });
+  }
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    sortCards(); tick(); followQuestionState(); keepSelection();
+    document.body.dataset.synced = "true";  // the socket's first list has arrived (tests wait on it)
+  });
   document.addEventListener("htmx:afterSwap", followQuestionState);
   document.addEventListener("htmx:wsOpen", function () { setLive("on"); });
   document.addEventListener("htmx:wsClose", function () { setLive("off"); });

@@ -28,6 +28,14 @@ def asked(organization, title: str, **fields) -> Question:
     return wait_until(lambda: Question.objects.filter(ticket=ticket).first())
 
 
+def synced(page):
+    """The page as the server's socket last drew it: its first list has arrived over the socket
+    (which redraws every card) and the animations of its cards are over."""
+    page.wait_for_selector("body[data-synced]")
+    page.wait_for_timeout(400)
+    return page
+
+
 def overflow(page) -> int:
     """How many pixels the page is wider than its viewport (0: no horizontal scrolling)."""
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -93,7 +101,7 @@ def test_the_empty_state_and_the_tab_title_follow_the_list(browser, app, organiz
 def test_keyboard_triage(browser, app, organization, ann):
     older = asked(organization, "Checkout crashes on submit")
     newer = asked(organization, "Password reset emails never arrive")
-    page = open_inbox(browser, app, ann, "/inbox/?sort=newest")
+    page = synced(open_inbox(browser, app, ann, "/inbox/?sort=newest"))
     expect(page.locator("#question-list > .card")).to_have_count(2)
 
     page.keyboard.press("j")
@@ -120,6 +128,7 @@ def test_keyboard_triage(browser, app, organization, ann):
     expect(help_dialog).to_be_hidden()
 
     card(page, older).focus()
+    expect(card(page, older)).to_be_focused()
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(rf"/questions/{older.pk}/$"))
     page.locator("#answer").fill("Known bug in 2.4.1; 2.4.2 ships tonight.")
@@ -134,7 +143,7 @@ def test_the_compact_list_previews_the_selected_request(browser, app, organizati
         "CSV export times out for large accounts", "Dark mode resets after every update",
     )]  # fmt: skip
     services.question_claim(question=questions[1], user=bob)
-    page = open_inbox(browser, app, ann, "/inbox/?sort=newest")
+    page = synced(open_inbox(browser, app, ann, "/inbox/?sort=newest"))
     page.set_viewport_size({"width": 1280, "height": 800})
     expect(page.locator("#question-list > .card")).to_have_count(4)
     full_height = card(page, questions[0]).bounding_box()["height"]
