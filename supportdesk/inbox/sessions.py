@@ -25,9 +25,11 @@ def _user_saved(sender, instance, created: bool, **kwargs) -> None:
         _close_later(instance.pk)
 
 
-def _reviewer_changed(sender, instance, **kwargs) -> None:
+def _reviewer_changed(sender, instance, created: bool = False, **kwargs) -> None:
     # Deleted, or moved to another organization: the sockets reconnect with what is allowed now.
-    _close_later(instance.user_id)
+    # A reviewer just created has no socket to close (and a late close could end the first one).
+    if not created:
+        _close_later(instance.user_id)
 
 
 def connect_signals() -> None:
