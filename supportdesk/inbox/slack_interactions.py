@@ -157,6 +157,16 @@ def interaction_handle(organization: Organization, payload: dict) -> HttpRespons
     return HttpResponse(status=200)  # other interactions (a modal closed): nothing to do
 
 
+def _request_and_reviewer(it: Interaction, question_id) -> tuple:
+    """The request an interaction names and the reviewer behind it; the reviewer is None (and
+    the Slack user told why) when either is missing."""
+    it.question = question = it.find_question(question_id)
+    if question is None:
+        it.tell("This request is not in supportdesk any more.")
+        return None, None
+    return question, it.reviewer()
+
+
 def _button_clicked(it: Interaction) -> HttpResponse:
     actions = it.payload.get("actions")
     action = actions[0] if isinstance(actions, list) and actions else None
@@ -164,11 +174,7 @@ def _button_clicked(it: Interaction) -> HttpResponse:
         return HttpResponse("an action payload without actions", status=400)
     channel = it.payload.get("channel")
     it.channel = str(channel.get("id", "")) if isinstance(channel, dict) else ""
-    it.question = question = it.find_question(action.get("value"))
-    if question is None:
-        it.tell("This request is not in supportdesk any more.")
-        return HttpResponse(status=200)
-    reviewer = it.reviewer()
+    question, reviewer = _request_and_reviewer(it, action.get("value"))
     if reviewer is None:
         return HttpResponse(status=200)
     if not question.is_open:
@@ -231,11 +237,7 @@ def _modal_submitted(it: Interaction) -> HttpResponse:
     if not isinstance(meta, dict):
         return HttpResponse("a view submission with malformed private_metadata", status=400)
     it.channel = str(meta.get("channel", ""))
-    it.question = question = it.find_question(meta.get("question"))
-    if question is None:
-        it.tell("This request is not in supportdesk any more.")
-        return HttpResponse(status=200)
-    reviewer = it.reviewer()
+    question, reviewer = _request_and_reviewer(it, meta.get("question"))
     if reviewer is None:
         return HttpResponse(status=200)
     state = view.get("state")

@@ -19,6 +19,7 @@ from supportdesk.desk.models import Question, QuestionStatus
 from supportdesk.durable.models import RunStatus
 from supportdesk.inbox import email_replies, notifications
 from tests.conftest import ROOT, in_threads, worker_environment
+from tests.desk.test_approvals import reply_awaiting_approval
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -314,18 +315,6 @@ def test_an_mta_pipes_a_reply_to_manage_py_inbound_email(organization, ann, ask)
 
 
 # --- approvals by email -----------------------------------------------------------------------
-
-
-def reply_awaiting_approval(organization, drain) -> Question:
-    ticket = services.ticket_create(
-        organization=organization, title="The app crashes on launch", priority="critical"
-    )
-    drain()
-    services.question_answer(
-        question=ticket.questions.get(), answered_by="Dev", answer="Fixed in 2.4.2."
-    )
-    drain()
-    return ticket.questions.get(kind="approval", status=QuestionStatus.PENDING)
 
 
 def links_in(message) -> dict[str, str]:

@@ -20,6 +20,7 @@ from supportdesk.durable.models import RunStatus
 from supportdesk.inbox import slack
 from supportdesk.inbox.models import SlackMessage
 from tests.conftest import in_threads, make_reviewer, wait_until
+from tests.desk.test_approvals import reply_awaiting_approval
 from tests.fakes.slack_api import FakeSlackApi
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -582,15 +583,3 @@ def test_a_request_answered_from_the_command_line_updates_its_slack_message(
     time.sleep(1)  # a second update would be on its way by now
     [update] = slack_api.calls("chat.update")  # once, though the run announced it again
     assert "Answered by ann (the command line) at" in all_text(update.args["blocks"])
-
-
-def reply_awaiting_approval(organization, drain) -> Question:
-    ticket = services.ticket_create(
-        organization=organization, title="The app crashes on launch", priority="critical"
-    )
-    drain()
-    services.question_answer(
-        question=ticket.questions.get(), answered_by="Dev", answer="Fixed in 2.4.2."
-    )
-    drain()
-    return ticket.questions.get(kind="approval", status=QuestionStatus.PENDING)
