@@ -43,7 +43,7 @@ def run(scenario):
 COUNTS = '<p id="inbox-totals"'
 
 
-async def receive_push(communicator, timeout: float = 1) -> str:
+async def receive_push(communicator, timeout: float = 5) -> str:
     """The next frame that changes the list; the exact counts that follow changes are skipped."""
     while True:
         frame = await communicator.receive_from(timeout=timeout)
