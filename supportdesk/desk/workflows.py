@@ -32,10 +32,11 @@ def load_ticket(ticket_id, tenant: str, run_id: str | None = None) -> dict:
     }
     if ticket.status == TicketStatus.CLOSED:
         return {**details, "skipped": f"ticket {ticket.pk} is closed"}
-    if run_id is not None and not services.ticket_run_claim(ticket_id=ticket.pk, run_id=run_id):
-        return {**details, "skipped": f"ticket {ticket.pk} already has a live run"}
     if run_id is not None:
-        details["conversation"] = services.ticket_conversation(ticket_id=ticket.pk, run_id=run_id)
+        conversation = services.ticket_run_begin(ticket_id=ticket.pk, run_id=run_id)
+        if conversation is None:
+            return {**details, "skipped": f"ticket {ticket.pk} already has a live run"}
+        details["conversation"] = conversation
     return details
 
 
@@ -78,13 +79,9 @@ def support_agent_workflow(ctx):
     except RoutingError as exc:  # a configuration problem: replaying won't change the decision
         raise durable.NonRetriableError(str(exc)) from None
     ctx.step.run(
-        "store_result",
-        lambda: (
-            services.ticket_run_completed(
-                ticket_id=ticket["id"], run_id=ctx.run_id, resolution=outcome.output
-            ).pk
-        ),
-    )
+        "store_result", services.ticket_run_completed, ticket_id=ticket["id"],
+        run_id=ctx.run_id, resolution=outcome.output,
+    )  # fmt: skip
     return {
         "response": outcome.output,
         "ticket": ticket,

@@ -45,6 +45,30 @@ def test_critical_ticket_asks_a_developer_and_the_answer_resumes_the_run(organiz
     assert reply.body.startswith("[offline demo model]")
 
 
+def test_an_answer_resumes_its_run_before_the_inboxes_are_told(organization, drain):
+    """After the answer's commit, the event is matched (the run's wait resolved, the run queued)
+    before the listeners render cards for every open inbox: the customer waits on the run."""
+    from supportdesk.desk import observers
+
+    ticket = critical_ticket(organization)
+    drain()
+    question = Question.objects.get(ticket=ticket)
+    waits_when_told = []
+
+    def listener(question_id):
+        if str(question_id) == str(question.pk):
+            waits_when_told.append(
+                Wait.objects.get(run__tickets=ticket, event_name=services.DEVELOPER_RESPONSE).status
+            )
+
+    observers.subscribe(observers.QUESTION_CHANGED, listener)
+    try:
+        services.question_answer(question=question, answered_by="ann", answer="Fixed in 2.4.2.")
+    finally:
+        observers._listeners[observers.QUESTION_CHANGED].remove(listener)
+    assert waits_when_told == [WaitStatus.RESOLVED]
+
+
 def test_product_questions_are_answered_from_the_knowledge_base(organization, drain):
     ticket = services.ticket_create(organization=organization, title="How do I export to CSV?")
     drain()

@@ -194,6 +194,8 @@ def group_answer(
         if not events:
             raise Conflict("no question of this group is open any more: nothing was answered")
         durable.send_events(events, tenant=organization_tenant(group.organization_id))
+        for member in result.answered:  # after the events: the runs resume first
+            observers.announce(observers.QUESTION_CHANGED, member.pk)
         QuestionGroup.objects.filter(pk=group.pk).update(
             answer=answer, answered_by=answered_by, answered_by_user=user,
             answered_at=timezone.now(),

@@ -90,6 +90,8 @@ def question_answer(
         if event is None:
             raise Conflict(question_closed_message(question))
         durable.send_events(event, tenant=organization_tenant(question.ticket.organization_id))
+        # After the event: its matching (which resumes the run) runs first after the commit.
+        observers.announce(observers.QUESTION_CHANGED, question.pk)
     return question
 
 
@@ -106,7 +108,10 @@ def answer_locked(
 ) -> dict | None:
     """Answer `question` if it is still open, its ticket locked by the caller: the response event
     to send (in the caller's transaction), or None when it was answered, expired or cancelled
-    first (`question` is refreshed either way). The one place an answer is written."""
+    first (`question` is refreshed either way). The one place an answer is written.
+
+    The caller sends the event, then announces the change: after the commit, the run resumes
+    before the inboxes are told (rendering a card for every open inbox takes milliseconds)."""
     now = timezone.now()
     won = Question.objects.filter(
         pk=question.pk, status=QuestionStatus.PENDING, expires_at__gt=now
@@ -116,7 +121,6 @@ def answer_locked(
     question.refresh_from_db()
     if not won:
         return None
-    observers.announce(observers.QUESTION_CHANGED, question.pk)
     ticket_back_to_work(question.ticket_id, f"{answered_by} answered the developer question")
     return {
         "name": DEVELOPER_RESPONSE,

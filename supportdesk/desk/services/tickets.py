@@ -4,7 +4,7 @@ through these, so that a ticket has at most one live run and its status always s
     open → in progress → waiting on a human → replied → resolved | needs attention | closed
 
 Runs are started through `app/support.ticket.created` (the support workflow's trigger); the
-workflow claims the ticket in its first step (`ticket_run_claim`) and reports how it ended
+workflow claims the ticket in its first step (`ticket_run_begin`) and reports how it ended
 (`ticket_run_completed`, and the engine's `on_failure`/`on_cancel` handlers).
 """
 
@@ -131,10 +131,20 @@ def ticket_work_from_event(*, ticket: Ticket, event_id: str | None) -> str | Non
     return run.event.event_id if run is not None else None
 
 
-def ticket_run_claim(*, ticket_id: int, run_id) -> bool:
-    """The workflow's first step: this run works the ticket, unless another live run does.
-    Either way the run is listed among the ticket's runs."""
+def ticket_run_begin(*, ticket_id: int, run_id) -> str | None:
+    """The workflow's first step, in one transaction: the run claims the ticket
+    (`ticket_run_claim`) and reads what happened on it before (`ticket_conversation`); None if
+    another live run works it."""
     with transaction.atomic():
+        if not ticket_run_claim(ticket_id=ticket_id, run_id=run_id):
+            return None
+        return ticket_conversation(ticket_id=ticket_id, run_id=run_id)
+
+
+def ticket_run_claim(*, ticket_id: int, run_id) -> bool:
+    """This run works the ticket, unless another live run does. Either way the run is listed
+    among the ticket's runs."""
+    with transaction.atomic(savepoint=False):
         ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
         ticket.runs.add(run_id)
         live = _live_run_id(ticket_id)
@@ -149,7 +159,7 @@ def ticket_conversation(*, ticket_id: int, run_id) -> str:
     """What happened on the ticket before this run — replies, questions and their answers, the
     customer's follow-ups — as text for the agents; the follow-ups nobody read yet become this
     run's (a replayed step reads the same)."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         TicketMessage.objects.filter(ticket_id=ticket_id, run__isnull=True).update(run_id=run_id)
         entries = [
             (reply.created_at, f"Reply to the customer from {reply.agent}: {reply.body}")
@@ -200,13 +210,15 @@ def ticket_holding_reply(*, ticket_id: int, run_id, agent: str) -> int:
     return ticket_reply(ticket_id=ticket_id, run_id=run_id, agent=agent, body=HOLDING_REPLY).pk
 
 
-def ticket_run_completed(*, ticket_id: int, run_id, resolution: str) -> Ticket:
+def ticket_run_completed(*, ticket_id: int, run_id, resolution: str) -> int:
     """The workflow's last step: the ticket is resolved if this run replied to the customer and
-    no developer question of it expired; otherwise it needs attention, and says why."""
-    expired = Question.objects.filter(run_id=run_id, status=QuestionStatus.EXPIRED)
-    question = expired.filter(kind=RequestKind.QUESTION).first()
-    approval = expired.filter(kind=RequestKind.APPROVAL).first()
-    replied = Reply.objects.filter(run_id=run_id).first()
+    no developer question of it expired; otherwise it needs attention, and says why. Returns
+    the ticket's id."""
+    expired = list(Question.objects.filter(run_id=run_id, status=QuestionStatus.EXPIRED)
+                   .order_by("pk"))  # fmt: skip
+    question = next((q for q in expired if q.kind == RequestKind.QUESTION), None)
+    approval = next((q for q in expired if q.kind == RequestKind.APPROVAL), None)
+    replied = Reply.objects.filter(run_id=run_id).order_by("pk").first()
     if question is not None:
         status = TicketStatus.NEEDS_ATTENTION
         reason = f"the developer question expired unanswered: {question.question[:200]}"
@@ -224,7 +236,7 @@ def ticket_run_completed(*, ticket_id: int, run_id, resolution: str) -> Ticket:
         ticket_set_status(ticket_id, status, reason)
         _release(ticket_id, run_id)
         _follow_up_if_the_customer_wrote(ticket_id)
-    return Ticket.objects.get(pk=ticket_id)
+    return ticket_id
 
 
 def ticket_run_failed(run_id, reason: str) -> None:
