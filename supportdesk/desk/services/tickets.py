@@ -12,7 +12,7 @@ import uuid
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from supportdesk import durable
 from supportdesk.desk import observers
@@ -145,8 +145,9 @@ def ticket_run_claim(*, ticket_id: int, run_id) -> bool:
     """This run works the ticket, unless another live run does. Either way the run is listed
     among the ticket's runs."""
     with transaction.atomic(savepoint=False):
-        ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
-        ticket.runs.add(run_id)
+        lock_tickets(ticket_id)
+        listed = Ticket.runs.through(ticket_id=ticket_id, run_id=run_id)  # one INSERT, not two
+        Ticket.runs.through.objects.bulk_create([listed], ignore_conflicts=True)
         live = _live_run_id(ticket_id)
         if live is not None and str(live) != str(run_id):
             return False
@@ -160,7 +161,11 @@ def ticket_conversation(*, ticket_id: int, run_id) -> str:
     customer's follow-ups — as text for the agents; the follow-ups nobody read yet become this
     run's (a replayed step reads the same)."""
     with transaction.atomic(savepoint=False):
-        TicketMessage.objects.filter(ticket_id=ticket_id, run__isnull=True).update(run_id=run_id)
+        read = TicketMessage.objects.filter(ticket_id=ticket_id, run__isnull=True).update(
+            run_id=run_id
+        )
+        if not read and not _has_history(ticket_id, run_id):
+            return ""  # a new ticket: one query instead of three
         entries = [
             (reply.created_at, f"Reply to the customer from {reply.agent}: {reply.body}")
             for reply in Reply.objects.filter(ticket_id=ticket_id)
@@ -180,6 +185,17 @@ def ticket_conversation(*, ticket_id: int, run_id) -> str:
             entries.append((message.created_at, f"The customer wrote{new}: {message.body}"))
     entries.sort(key=lambda entry: entry[0])
     return "\n".join(text for _, text in entries)
+
+
+def _has_history(ticket_id: int, run_id) -> bool:
+    """Whether anything happened on the ticket before this run."""
+    ticket = OuterRef("pk")
+    return Ticket.objects.filter(
+        Exists(Reply.objects.filter(ticket_id=ticket))
+        | Exists(Question.objects.filter(ticket_id=ticket).exclude(run_id=run_id))
+        | Exists(TicketMessage.objects.filter(ticket_id=ticket)),
+        pk=ticket_id,
+    ).exists()
 
 
 def ticket_reply(*, ticket_id: int, run_id, agent: str, body: str) -> Reply:
