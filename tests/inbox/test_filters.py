@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from supportdesk.desk import services
 from supportdesk.desk.models import Question
+from supportdesk.inbox.live import _publisher
 from tests.inbox.test_consumers import connect, no_push, receive_push, session_cookie
 from tests.inbox.test_views import signed_in
 
@@ -37,7 +38,7 @@ def open_question(organization, *, priority: str, expires_in: timedelta) -> str:
 def questions(organization) -> dict[str, str]:
     """Five pending questions, opened in this order."""
     hours = lambda n: timedelta(hours=n)  # noqa: E731
-    return {
+    opened = {
         "medium, 2 h left": open_question(organization, priority="medium", expires_in=hours(2)),
         "critical, 3 h left": open_question(organization, priority="critical", expires_in=hours(3)),
         "low, 1 h left": open_question(organization, priority="low", expires_in=hours(1)),
@@ -45,6 +46,10 @@ def questions(organization) -> dict[str, str]:
         "medium, 30 min left": open_question(organization, priority="medium",
                                              expires_in=timedelta(minutes=30)),
     }  # fmt: skip
+    # Their pushes are sent by a background thread: all out before a test's socket connects, or
+    # a loaded machine delivers one late to it (a card it already shows, replaced).
+    _publisher.flush()
+    return opened
 
 
 def shown(html: str, questions: dict[str, str]) -> list[str]:
