@@ -26,6 +26,11 @@ def subscribe(topic: str, listener: Callable[[object], None]) -> None:
         _listeners[topic].append(listener)
 
 
+def unsubscribe(topic: str, listener: Callable[[object], None]) -> None:
+    if listener in _listeners[topic]:
+        _listeners[topic].remove(listener)
+
+
 def announce(topic: str, subject_id) -> None:
     """Tell the listeners of `topic` about `subject_id` once the current transaction commits."""
     if _listeners[topic]:

@@ -37,13 +37,14 @@ def writer_lock(name: str) -> threading.Lock:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    holds_writer_lock = False
+    held_writer_lock: "threading.Lock | None" = None
 
     def _start_transaction_under_autocommit(self):
-        if not self.holds_writer_lock:
+        if self.held_writer_lock is None:
             timeout = float(self.settings_dict["OPTIONS"].get("timeout", 5))
             lock = writer_lock(self.settings_dict["NAME"])
-            self.holds_writer_lock = lock.acquire(timeout=timeout)
+            if lock.acquire(timeout=timeout):
+                self.held_writer_lock = lock
         try:
             super()._start_transaction_under_autocommit()
         except BaseException:
@@ -69,6 +70,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self._release_writer_lock()
 
     def _release_writer_lock(self) -> None:
-        if self.holds_writer_lock:
-            self.holds_writer_lock = False
-            writer_lock(self.settings_dict["NAME"]).release()
+        held, self.held_writer_lock = self.held_writer_lock, None
+        if held is not None:
+            held.release()

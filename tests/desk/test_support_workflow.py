@@ -65,7 +65,7 @@ def test_an_answer_resumes_its_run_before_the_inboxes_are_told(organization, dra
     try:
         services.question_answer(question=question, answered_by="ann", answer="Fixed in 2.4.2.")
     finally:
-        observers._listeners[observers.QUESTION_CHANGED].remove(listener)
+        observers.unsubscribe(observers.QUESTION_CHANGED, listener)
     assert waits_when_told == [WaitStatus.RESOLVED]
 
 

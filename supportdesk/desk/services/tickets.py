@@ -132,57 +132,50 @@ def ticket_work_from_event(*, ticket: Ticket, event_id: str | None) -> str | Non
 
 
 def ticket_run_begin(*, ticket_id: int, run_id) -> str | None:
-    """The workflow's first step, in one transaction: the run claims the ticket
-    (`ticket_run_claim`) and reads what happened on it before (`ticket_conversation`); None if
-    another live run works it."""
+    """The workflow's first step, in one transaction: the run claims the ticket (`_claim`) and
+    reads what happened on it before (`_conversation`); None if another live run works it."""
     with transaction.atomic():
-        if not ticket_run_claim(ticket_id=ticket_id, run_id=run_id):
+        if not _claim(ticket_id, run_id):
             return None
-        return ticket_conversation(ticket_id=ticket_id, run_id=run_id)
+        return _conversation(ticket_id, run_id)
 
 
-def ticket_run_claim(*, ticket_id: int, run_id) -> bool:
+def _claim(ticket_id: int, run_id) -> bool:
     """This run works the ticket, unless another live run does. Either way the run is listed
     among the ticket's runs."""
-    with transaction.atomic(savepoint=False):
-        lock_tickets(ticket_id)
-        listed = Ticket.runs.through(ticket_id=ticket_id, run_id=run_id)  # one INSERT, not two
-        Ticket.runs.through.objects.bulk_create([listed], ignore_conflicts=True)
-        live = _live_run_id(ticket_id)
-        if live is not None and str(live) != str(run_id):
-            return False
-        Ticket.objects.filter(pk=ticket_id).update(live_run_id=run_id)
-        ticket_set_status(ticket_id, TicketStatus.IN_PROGRESS, "the agents are working on it")
+    lock_tickets(ticket_id)
+    listed = Ticket.runs.through(ticket_id=ticket_id, run_id=run_id)  # one INSERT, not two
+    Ticket.runs.through.objects.bulk_create([listed], ignore_conflicts=True)
+    live = _live_run_id(ticket_id)
+    if live is not None and str(live) != str(run_id):
+        return False
+    Ticket.objects.filter(pk=ticket_id).update(live_run_id=run_id)
+    ticket_set_status(ticket_id, TicketStatus.IN_PROGRESS, "the agents are working on it")
     return True
 
 
-def ticket_conversation(*, ticket_id: int, run_id) -> str:
+def _conversation(ticket_id: int, run_id) -> str:
     """What happened on the ticket before this run — replies, questions and their answers, the
     customer's follow-ups — as text for the agents; the follow-ups nobody read yet become this
     run's (a replayed step reads the same)."""
-    with transaction.atomic(savepoint=False):
-        read = TicketMessage.objects.filter(ticket_id=ticket_id, run__isnull=True).update(
-            run_id=run_id
-        )
-        if not read and not _has_history(ticket_id, run_id):
-            return ""  # a new ticket: one query instead of three
-        entries = [
-            (reply.created_at, f"Reply to the customer from {reply.agent}: {reply.body}")
-            for reply in Reply.objects.filter(ticket_id=ticket_id)
-        ]
-        for question in Question.objects.filter(ticket_id=ticket_id).exclude(run_id=run_id):
-            answer = (f"{question.answered_by} answered: {question.answer}"
-                      if question.status == QuestionStatus.ANSWERED
-                      else f"(no answer: {question.get_status_display()})")  # fmt: skip
-            entries.append(
-                (
-                    question.created_at,
-                    f"{question.agent} asked a developer: {question.question} {answer}",
-                )
-            )
-        for message in TicketMessage.objects.filter(ticket_id=ticket_id):
-            new = " (new)" if str(message.run_id) == str(run_id) else ""
-            entries.append((message.created_at, f"The customer wrote{new}: {message.body}"))
+    read = TicketMessage.objects.filter(ticket_id=ticket_id, run__isnull=True).update(
+        run_id=run_id
+    )
+    if not read and not _has_history(ticket_id, run_id):
+        return ""  # a new ticket: one query instead of three
+    entries = [
+        (reply.created_at, f"Reply to the customer from {reply.agent}: {reply.body}")
+        for reply in Reply.objects.filter(ticket_id=ticket_id)
+    ]
+    for question in Question.objects.filter(ticket_id=ticket_id).exclude(run_id=run_id):
+        answer = (f"{question.answered_by} answered: {question.answer}"
+                  if question.status == QuestionStatus.ANSWERED
+                  else f"(no answer: {question.get_status_display()})")  # fmt: skip
+        asked = f"{question.agent} asked a developer: {question.question} {answer}"
+        entries.append((question.created_at, asked))
+    for message in TicketMessage.objects.filter(ticket_id=ticket_id):
+        new = " (new)" if str(message.run_id) == str(run_id) else ""
+        entries.append((message.created_at, f"The customer wrote{new}: {message.body}"))
     entries.sort(key=lambda entry: entry[0])
     return "\n".join(text for _, text in entries)
 
