@@ -27,9 +27,10 @@ def enqueue_run_now(run_id, *, at: datetime | None = None, tenant: str | None = 
     try:
         delay = (at - timezone.now()).total_seconds() if at else 0
         if delay > 0:
-            execute_run_task.schedule(args=(str(run_id),), delay=delay, priority=priority)
+            execute_run_task.schedule(args=(str(run_id), tenant), delay=delay,
+                                      priority=priority)  # fmt: skip
         else:
-            execute_run_task(str(run_id), priority=priority)
+            execute_run_task(str(run_id), tenant, priority=priority)
     except Exception:  # The broker is down: the sweeper will enqueue it again.
         logger.warning(
             "could not enqueue run %s; the sweeper will pick it up", run_id, exc_info=True

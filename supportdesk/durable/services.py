@@ -10,11 +10,11 @@ import logging
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from supportdesk.durable import dispatch, observers, registry
+from supportdesk.durable import dispatch, observers, postgres, registry
 from supportdesk.durable.db import lease_duration, lock_run, retrying
 from supportdesk.durable.expressions import compile_conditions
 from supportdesk.durable.models import (
@@ -85,26 +85,43 @@ def _requeue_waiting_run(run_id, reason: str, *, tenant: str) -> None:
         dispatch.enqueue_run(run_id, tenant=tenant)
 
 
+def _decide_wait(wait: Wait, *, status: str, output, event: Event | None, reason: str,
+                 only_expired: bool = False) -> bool:  # fmt: skip
+    """Decide a pending step wait: its step completes with `output`, its run is requeued if it
+    waits (an execution that is still suspending sees the decided wait). False if the wait was
+    already decided. Inside an outer transaction (the matching's) no savepoint: a failure there
+    fails it whole."""
+    now = timezone.now()
+    with transaction.atomic(savepoint=False):
+        if connection.vendor == "postgresql":  # one statement, the same locks (postgres.py)
+            decided, requeued = postgres.decide_wait(
+                wait, status=status, output=output, event_id=event.pk if event else None,
+                reason=storable_text(reason), now=now, only_expired=only_expired,
+            )  # fmt: skip
+            if requeued:
+                observers.run_changed(wait.run_id)
+                dispatch.enqueue_run(wait.run_id, tenant=wait.tenant)
+            return decided
+        lock_run(wait.run_id)
+        pending = Wait.objects.filter(pk=wait.pk, status=WaitStatus.PENDING)
+        if only_expired:
+            pending = pending.filter(expires_at__lte=now)
+        if not pending.update(status=status, resolved_at=now, resolved_by=event):
+            return False
+        Step.objects.filter(run_id=wait.run_id, key=wait.step_key).update(
+            status=StepStatus.COMPLETED, output=output, ended_at=now
+        )
+        _requeue_waiting_run(wait.run_id, reason, tenant=wait.tenant)
+    return True
+
+
 def wait_resolve(wait: Wait, event: Event) -> bool:
     """Resolve a step wait with `event`. Returns False if the wait was already decided."""
+    reason = f"{wait.step_key}: {event.name} {event.event_id}"
 
     def resolve() -> bool:
-        now = timezone.now()
-        # No savepoint inside the matching's transaction: a failure there fails it whole.
-        with transaction.atomic(savepoint=False):
-            lock_run(wait.run_id)
-            won = Wait.objects.filter(pk=wait.pk, status=WaitStatus.PENDING).update(
-                status=WaitStatus.RESOLVED, resolved_at=now, resolved_by=event
-            )
-            if not won:
-                return False
-            Step.objects.filter(run_id=wait.run_id, key=wait.step_key).update(
-                status=StepStatus.COMPLETED, output=event.as_dict(), ended_at=now
-            )
-            _requeue_waiting_run(
-                wait.run_id, f"{wait.step_key}: {event.name} {event.event_id}", tenant=wait.tenant
-            )
-        return True
+        return _decide_wait(wait, status=WaitStatus.RESOLVED, output=event.as_dict(),
+                            event=event, reason=reason)  # fmt: skip
 
     return retrying(resolve, what=f"resolving wait {wait.pk}")
 
@@ -116,19 +133,8 @@ def wait_expire(wait_id: int) -> bool:
         return False
 
     def expire() -> bool:
-        now = timezone.now()
-        with transaction.atomic():
-            lock_run(wait.run_id)
-            won = Wait.objects.filter(
-                pk=wait_id, status=WaitStatus.PENDING, expires_at__lte=now
-            ).update(status=WaitStatus.TIMED_OUT, resolved_at=now)
-            if not won:
-                return False
-            Step.objects.filter(run_id=wait.run_id, key=wait.step_key).update(
-                status=StepStatus.COMPLETED, output=None, ended_at=now
-            )
-            _requeue_waiting_run(wait.run_id, f"{wait.step_key}: timed out", tenant=wait.tenant)
-        return True
+        return _decide_wait(wait, status=WaitStatus.TIMED_OUT, output=None, event=None,
+                            reason=f"{wait.step_key}: timed out", only_expired=True)  # fmt: skip
 
     return retrying(expire, what=f"expiring wait {wait_id}")
 
@@ -181,23 +187,23 @@ def run_enqueue_due(now=None) -> list:
     expired = Run.objects.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now)
     # Enqueued again only when not enqueued recently: a run nobody could take yet (all workers
     # busy) is not enqueued at every sweep.
-    recovered = list(
-        expired.filter(updated_at__lt=now - lease_duration()).values_list("pk", flat=True)
+    recovered = dict(
+        expired.filter(updated_at__lt=now - lease_duration()).values_list("pk", "tenant")
     )
     # Timers the queue should have fired, and queued runs nobody picked up (their message was lost).
     overdue = now - timezone.timedelta(seconds=2)
-    due = list(
+    due = dict(
         Run.objects.filter(
             Q(status__in=[RunStatus.SLEEPING, RunStatus.RETRYING], wake_at__lte=overdue)
             | Q(status=RunStatus.QUEUED, updated_at__lt=stale, throttled_at__isnull=True)
-        ).values_list("pk", flat=True)
+        ).values_list("pk", "tenant")
     )
     # Stamped so that a long backlog is not enqueued again at every sweep.
-    Run.objects.filter(pk__in=due, status=RunStatus.QUEUED).update(updated_at=now)
-    Run.objects.filter(pk__in=recovered, status=RunStatus.RUNNING).update(updated_at=now)
-    for run_id in recovered + due:
-        dispatch.enqueue_run_now(run_id)
-    return recovered
+    Run.objects.filter(pk__in=list(due), status=RunStatus.QUEUED).update(updated_at=now)
+    Run.objects.filter(pk__in=list(recovered), status=RunStatus.RUNNING).update(updated_at=now)
+    for run_id, tenant in (recovered | due).items():
+        dispatch.enqueue_run_now(run_id, tenant=tenant)
+    return list(recovered)
 
 
 def waits_expire_due(now=None) -> int:
@@ -231,5 +237,5 @@ def run_retry(run_id, *, reason: str = "retried") -> bool:
             waits_cancel_pending(run_id, now=now)
             cancel_waits_register(run, function)
         run_transition(run_id, RunStatus.QUEUED, reason, at=now)
-        dispatch.enqueue_run(run_id)
+        dispatch.enqueue_run(run_id, tenant=run.tenant)
     return True

@@ -1,4 +1,5 @@
-"""Huey tasks: thin wrappers over the engine. Tasks carry ids only; the database holds the state."""
+"""Huey tasks: thin wrappers over the engine. Tasks carry ids only (and a run's tenant, which never
+changes: it spares the worker a read); the database holds the state."""
 
 from huey.contrib.djhuey import db_task, on_startup
 
@@ -6,8 +7,8 @@ from supportdesk.durable import engine, services, sweeper
 
 
 @db_task()
-def execute_run_task(run_id: str) -> str:
-    return engine.execute_run(run_id)
+def execute_run_task(run_id: str, tenant: str | None = None) -> str:
+    return engine.execute_run(run_id, tenant)
 
 
 @db_task()

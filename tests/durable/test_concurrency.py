@@ -142,10 +142,11 @@ def test_duplicate_event_ids_sent_concurrently_start_one_run():
     assert Run.objects.count() == 1
 
 
-def test_two_executions_of_one_run_at_once_let_exactly_one_proceed(drain, side_effect_log):
+@pytest.mark.parametrize("tenant", [None, ""], ids=["run read first", "tenant in the message"])
+def test_two_executions_of_one_run_at_once_let_exactly_one_proceed(drain, side_effect_log, tenant):
     """A redelivered message, or the sweeper enqueuing a run whose message was only late: two
     executions of one run start together. One proceeds, the other leaves it be; every step body
-    runs once."""
+    runs once. (With the tenant in the message, PostgreSQL takes the lease in one statement.)"""
     runs = 40
     resumed = start_runs("test/wait", [{"ticketId": 1000 + n} for n in range(runs)])
     due = start_runs("test/sleep", [{"seconds": 3600}] * runs)
@@ -161,7 +162,7 @@ def test_two_executions_of_one_run_at_once_let_exactly_one_proceed(drain, side_e
     outcomes: dict = {}
     for run_id in fresh + resumed + due:
         outcomes[run_id] = []
-        racers = [lambda r=run_id: outcomes[r].append(execute_run(r)) for _ in range(2)]
+        racers = [lambda r=run_id: outcomes[r].append(execute_run(r, tenant)) for _ in range(2)]
         assert in_threads(*racers) == []  # a barrier: both start together
     for run_id, pair in outcomes.items():
         assert sorted(pair) == ["completed", "not runnable"], (run_id, pair)

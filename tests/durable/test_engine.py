@@ -256,7 +256,7 @@ def test_a_crashed_execution_is_recovered_through_the_sweeper(side_effect_log):
     assert sweep()["runs_recovered"] == 1
     assert sweep()["runs_recovered"] == 0  # enqueued once, not at every sweep
     [task] = HUEY.pending()
-    assert task.args == (str(run.pk),)
+    assert task.args == (str(run.pk), run.tenant)
     assert execute_run(*task.args) == "completed"  # what the worker that takes the task runs
     run.refresh_from_db()
     assert (run.output, run.recoveries) == (3, 1)

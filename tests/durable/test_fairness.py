@@ -61,7 +61,7 @@ def test_of_two_executions_at_once_beyond_the_limit_exactly_one_gives_way(floodi
     reason = waiting.transitions.last().reason
     assert reason == "waiting for a free slot: its tenant runs 1 at a time"
     # When the other execution ended, it enqueued the throttled run: nobody needs the sweeper.
-    assert [task.args for task in HUEY.pending()] == [(str(waiting.pk),)]
+    assert [task.args for task in HUEY.pending()] == [(str(waiting.pk), waiting.tenant)]
     assert execute_run(waiting.pk) == "completed"
     assert Run.objects.get(pk=waiting.pk).throttled_at is None
 
