@@ -2,6 +2,7 @@
 browser that missed one converges when its WebSocket reconnects and gets the full list again."""
 
 import asyncio
+import atexit
 import logging
 import os
 import threading
@@ -147,8 +148,12 @@ class Publisher:
 
     One background thread runs an event loop that sends queued messages in order; the caller only
     enqueues (microseconds), where `async_to_sync(group_send)` costs ~0.5 ms a call — on every
-    step checkpoint of every run, that added up.
+    step checkpoint of every run, that added up. A process that exits (a command: `ticket close
+    3`) first sends what it queued, for up to EXIT_FLUSH_SECONDS: the thread is a daemon, and
+    what it still held was lost with it.
     """
+
+    EXIT_FLUSH_SECONDS = 5.0
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -167,6 +172,8 @@ class Publisher:
                 threading.Thread(target=self._run, args=(ready,), name="live-publisher",
                                  daemon=True).start()  # fmt: skip
                 ready.wait()
+                if self._pid is None:
+                    atexit.register(self._flush_at_exit)
                 self._pid = os.getpid()
             return self._loop
 
@@ -193,6 +200,14 @@ class Publisher:
         if self._loop is None:
             return
         asyncio.run_coroutine_threadsafe(self._queue.join(), self._loop).result(timeout)
+
+    def _flush_at_exit(self) -> None:
+        if self._pid != os.getpid():  # a forked child that never pushed: the loop is not its own
+            return
+        try:
+            self.flush(self.EXIT_FLUSH_SECONDS)
+        except Exception:  # a push is a hint: the pages converge on reconnect
+            logger.warning("pushes still queued at exit were not all sent", exc_info=True)
 
 
 _publisher = Publisher()
