@@ -8,6 +8,7 @@ can never deadlock; transient conflicts are retried.
 
 import logging
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -42,11 +43,20 @@ def run_transition(run_id, status: str, reason: str = "", *, at=None) -> None:
 
 
 def run_start(function: registry.DurableFunction, event: Event) -> Run:
-    """A run of `function` for `event`, with its `cancel_on` waits, enqueued after commit."""
-    run = Run.objects.create(function_id=function.id, event=event, tenant=event.tenant)
-    run_transition(run.pk, RunStatus.QUEUED, f"triggered by {event.name}")
+    """A run of `function` for `event`, with its `cancel_on` waits, enqueued after commit. An
+    event whose `ts` is in the future starts its runs then, as in Inngest: the run sleeps until
+    that moment, holding no worker (as if its first step were a sleep)."""
+    starts_at = datetime.fromtimestamp(event.ts / 1000, tz=UTC)
+    if starts_at > timezone.now():
+        run = Run.objects.create(function_id=function.id, event=event, tenant=event.tenant,
+                                 status=RunStatus.SLEEPING, wake_at=starts_at)  # fmt: skip
+        run_transition(run.pk, RunStatus.SLEEPING, f"triggered by {event.name}, scheduled for "
+                       f"{starts_at.isoformat(timespec='seconds')} (the event's ts)")  # fmt: skip
+    else:
+        run = Run.objects.create(function_id=function.id, event=event, tenant=event.tenant)
+        run_transition(run.pk, RunStatus.QUEUED, f"triggered by {event.name}")
     cancel_waits_register(run, function)
-    dispatch.enqueue_run(run.pk, tenant=run.tenant)
+    dispatch.enqueue_run(run.pk, at=run.wake_at, tenant=run.tenant)
     return run
 
 

@@ -135,9 +135,10 @@ def test_a_request_is_assigned_audited_and_its_assignee_told(organization, teams
 
 # --- deadlines, reminders and escalation on a fake clock ------------------------------------------
 def advance(minutes: float) -> None:
-    """The fake clock: move every pending request `minutes` into its life, as waiting would."""
+    """The fake clock: move every request `minutes` into its life, as waiting would (answered
+    ones too: a reminders run reads its request's times when it starts, at its first nudge)."""
     shift = timedelta(minutes=minutes)
-    for question in Question.objects.filter(status="pending"):
+    for question in Question.objects.all():
         Question.objects.filter(pk=question.pk).update(
             created_at=question.created_at - shift, expires_at=question.expires_at - shift
         )

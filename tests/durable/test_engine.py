@@ -330,3 +330,36 @@ def test_retry_keeps_completed_steps_memoized(drain, side_effect_log):
     run.refresh_from_db()
     assert run.status == RunStatus.WAITING
     assert side_effects(side_effect_log) == [f"{run.pk} before"]  # "before" did not run again
+
+
+def test_an_event_whose_ts_is_in_the_future_starts_its_runs_then(drain, side_effect_log):
+    """Inngest's delayed start: the run sleeps until the event's `ts`, holding no worker, and
+    its `cancel_on` holds meanwhile."""
+    later = timezone.now() + timezone.timedelta(hours=1)
+    ts = int(later.timestamp() * 1000)
+    [scheduled_id, cancelled_id] = durable.send_events([
+        {"name": "test/steps", "data": {"count": 2}, "ts": ts},
+        {"name": "test/wait", "data": {"ticketId": 31}, "ts": ts},
+    ])  # fmt: skip
+    scheduled = Run.objects.get(event__event_id=scheduled_id)
+    assert scheduled.status == RunStatus.SLEEPING
+    assert round(scheduled.wake_at.timestamp() * 1000) == ts
+    assert "scheduled for" in scheduled.transitions.get().reason
+    assert drain() == 0 and execute_run(scheduled.pk, scheduled.tenant) == "not runnable"
+    assert side_effects(side_effect_log) == []
+    durable.send_events({"name": "test/close", "data": {"ticketId": 31}})
+    assert Run.objects.get(event__event_id=cancelled_id).status == RunStatus.CANCELLED
+
+    Run.objects.filter(pk=scheduled.pk).update(wake_at=timezone.now())  # the hour has passed
+    drain()
+    scheduled.refresh_from_db()
+    assert (scheduled.status, scheduled.output) == (RunStatus.COMPLETED, {"total": 0 + 1})
+    assert statuses(scheduled) == ["sleeping", "running", "completed"]
+
+
+def test_an_event_whose_ts_is_past_starts_its_runs_at_once(drain):
+    [event_id] = durable.send_events({"name": "test/steps", "data": {"count": 1}, "ts": 1_000})
+    run = Run.objects.get(event__event_id=event_id)
+    assert run.status == RunStatus.QUEUED
+    drain()
+    assert Run.objects.get(pk=run.pk).status == RunStatus.COMPLETED

@@ -30,8 +30,11 @@ def _record(question: Question, actor: str, action: str, detail: str = "") -> Re
 
 
 def request_route(question: Question, *, chosen_team: str = "") -> None:
-    """A request just opened (inside its wait's transaction): send it to its team, and start its
-    reminders (a durable run of its own, sleeping until each nudge)."""
+    """A request just opened (inside its wait's transaction): send it to its team, and schedule
+    its reminders: a durable run of its own that starts at the first nudge (its event's `ts`)
+    and sleeps until each next one. Until then it takes no worker, and no slot of the
+    organization's concurrency limit from the run that asked (an answer right away resumes at
+    once)."""
     ticket = question.ticket
     team, why = teams.team_for(
         ticket.organization, agent=question.agent, priority=ticket.priority,
@@ -41,9 +44,12 @@ def request_route(question: Question, *, chosen_team: str = "") -> None:
         Question.objects.filter(pk=question.pk).update(team=team)
         question.team = team
         _record(question, "routing", "routed", f"to {team.name} ({why})")
+    plan = teams.nudge_plan(ticket.organization, opened=question.created_at,
+                            deadline=question.expires_at)  # fmt: skip
+    first_nudge = plan[0].at if plan else timezone.now()
     durable.send_events(
         {"name": REQUEST_OPENED, "data": {"questionId": str(question.pk)},
-         "id": f"request-opened-{question.pk}"},
+         "id": f"request-opened-{question.pk}", "ts": int(first_nudge.timestamp() * 1000)},
         tenant=organization_tenant(ticket.organization_id),
     )  # fmt: skip
 
