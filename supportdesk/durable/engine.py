@@ -559,8 +559,7 @@ def execute_run(run_id, tenant: str | None = None) -> str:
     the run first (if the tenant has no concurrency limit, on PostgreSQL)."""
     token = uuid.uuid4().hex
     acquired_at = time.monotonic()
-    if (tenant is not None and connection.vendor == "postgresql"
-            and fairness.tenant_limit(tenant) is None):  # fmt: skip
+    if tenant is not None and postgres.in_use() and fairness.tenant_limit(tenant) is None:
         run, acquired = _acquire_in_one_statement(run_id, token)
         if run is None:
             return "not runnable"

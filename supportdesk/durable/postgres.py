@@ -26,6 +26,11 @@ from supportdesk.durable.models import (
 )
 
 
+def in_use() -> bool:
+    """Whether this connection takes the one-statement paths (else the ORM paths)."""
+    return connection.vendor == "postgresql"
+
+
 def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -42,9 +47,8 @@ def _instance(model, values):
     converted = []
     for field, value in zip(fields, values, strict=True):
         column = field.get_col(model._meta.db_table)
-        for converter in connection.ops.get_db_converters(column) + column.get_db_converters(
-            connection
-        ):
+        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        for converter in converters:
             value = converter(value, column, connection)
         converted.append(value)
     return model.from_db(connection.alias, [field.attname for field in fields], converted)

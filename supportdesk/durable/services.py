@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -103,7 +103,7 @@ def _decide_wait(wait: Wait, *, status: str, output, event: Event | None, reason
     fails it whole."""
     now = timezone.now()
     with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql":  # one statement, the same locks (postgres.py)
+        if postgres.in_use():  # one statement, the same locks (postgres.py)
             decided, requeued = postgres.decide_wait(
                 wait, status=status, output=output, event_id=event.pk if event else None,
                 reason=storable_text(reason), now=now, only_expired=only_expired,

@@ -5,6 +5,7 @@ import statistics
 import time
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from supportdesk import durable
@@ -142,7 +143,13 @@ def test_duplicate_event_ids_sent_concurrently_start_one_run():
     assert Run.objects.count() == 1
 
 
-@pytest.mark.parametrize("tenant", [None, ""], ids=["run read first", "tenant in the message"])
+# With the tenant in the message, PostgreSQL takes the lease in one statement; SQLite reads the
+# run first either way, so that case would only repeat the first there.
+ONE_STATEMENT = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's path")
+
+
+@pytest.mark.parametrize("tenant", [None, pytest.param("", marks=ONE_STATEMENT)],
+                         ids=["run read first", "tenant in the message"])  # fmt: skip
 def test_two_executions_of_one_run_at_once_let_exactly_one_proceed(drain, side_effect_log, tenant):
     """A redelivered message, or the sweeper enqueuing a run whose message was only late: two
     executions of one run start together. One proceeds, the other leaves it be; every step body
